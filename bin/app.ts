@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+/**
+ * The CDK app: `npx cdk synth|deploy -c websiteId=... -c jwtIssuer=... -c jwtAudience=...`.
+ * Configuration comes from CDK context; a missing or insecure value stops synth here with a
+ * message that names the key.
+ */
+import { App } from 'aws-cdk-lib';
+import { CrispBridgeConfigError, configFromContext } from '../lib/config';
+import { CrispBridgeStack } from '../lib/crisp-bridge-stack';
+
+const app = new App();
+try {
+  const bridge = configFromContext((key) => app.node.tryGetContext(key));
+  new CrispBridgeStack(app, String(app.node.tryGetContext('stackName') ?? 'CrispBridge'), {
+    description: 'crisp-bridge: Crisp Ticket Center URLs signed in your own AWS account',
+    bridge,
+  });
+} catch (error) {
+  if (error instanceof CrispBridgeConfigError) {
+    process.stderr.write(`\n${error.message}\n\n`);
+    process.exit(1);
+  }
+  throw error;
+}

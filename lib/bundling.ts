@@ -1,0 +1,24 @@
+/**
+ * How every function is bundled: one minified ES module per function, the AWS SDK clients
+ * bundled in (tree-shaken from their ES builds) rather than taken from the runtime, so the
+ * deployed code is exactly the code tested here. Shared by the constructs and the tests that
+ * build bundles, so both use the same settings.
+ */
+import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+
+export const NODE_TARGET = 'node24';
+
+/** ES module output needs a `require` for the CommonJS parts of dependencies. */
+export const ESM_REQUIRE_BANNER = "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);";
+
+export const BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: NODE_TARGET,
+  minify: true,
+  sourceMap: false,
+  mainFields: ['module', 'main'],
+  externalModules: [],
+  banner: ESM_REQUIRE_BANNER,
+  // Deterministic output: the asset hash changes only when the code does.
+  metafile: false,
+};

@@ -1,0 +1,99 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Architecture, ApplicationLogLevel, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import * as path from 'node:path';
+import { BUNDLING } from '../bundling';
+
+/** Repository root: where `functions/` and the lockfile live. */
+export const PROJECT_ROOT = path.join(__dirname, '..', '..');
+
+export interface BridgeFunctionProps {
+  /** Folder under `functions/` holding the function's `handler.ts`, e.g. `ticket-center-url`. */
+  readonly handlerDir: string;
+  /** What the function does, shown in the Lambda console. */
+  readonly description: string;
+  /**
+   * Memory in MB; Lambda gives CPU in proportion, which shortens cold starts.
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Environment variables, merged with the ones this construct sets. Never put a secret here.
+   * @default {}
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * How long the function's logs are kept.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * CloudWatch namespace for the metrics the function emits in its logs.
+   * @default 'CrispBridge'
+   */
+  readonly metricsNamespace?: string;
+}
+
+/**
+ * A crisp-bridge Lambda function with the project's defaults set once: Node.js 24 on arm64,
+ * bundled by esbuild (no Docker), Lambda's JSON log format, a log group with a retention.
+ * `readSecret()` passes a secret's ARN to the function and grants reading exactly that secret,
+ * in one call.
+ */
+export class BridgeFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: path.join(PROJECT_ROOT, 'functions', props.handlerDir, 'handler.ts'),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(10),
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      logGroup,
+      environment: {
+        METRICS_NAMESPACE: props.metricsNamespace ?? 'CrispBridge',
+        ...props.environment,
+      },
+      bundling: BUNDLING,
+    });
+  }
+
+  /**
+   * Lets the function read `secret` (GetSecretValue on that secret only, no other action) and
+   * tells it where the secret is through `envVar`. The function receives the ARN, never the value.
+   */
+  readSecret(secret: ISecret, envVar: string): this {
+    this.addEnvironment(envVar, secret.secretArn);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secretArnForPolicies(secret)],
+      }),
+    );
+    secret.encryptionKey?.grantDecrypt(this);
+    return this;
+  }
+}
+
+/** An imported secret known only by its partial ARN matches any 6-character suffix. */
+function secretArnForPolicies(secret: ISecret): string {
+  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
+}
