@@ -1,0 +1,95 @@
+/**
+ * The whole system on one machine: the same routes and the same handler code as the deployed
+ * stack, with AWS services emulated in-process and reached through the standard
+ * `AWS_ENDPOINT_URL_*` variables, exactly as the deployed functions reach the real ones.
+ *
+ * Each feature adds its routes (and later its workers) here, in `routes`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { type HttpHandler, type LocalRoute, startLocalApi } from './api-gateway';
+import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey } from './dev-issuer';
+import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
+
+export interface LocalStackOptions {
+  /** Default 0 (any free port). */
+  port?: number;
+  host?: string;
+  /** Crisp website ID. Default: generated. */
+  websiteId?: string;
+  /** Ticket Center secret. Default: generated. */
+  ticketCenterSecret?: string;
+  /** CORS origins. Default none. */
+  allowedOrigins?: string[];
+  /** Folder holding the dev issuer's key. Default `.local/` (or `CRISP_BRIDGE_LOCAL_DIR`). */
+  stateDir?: string;
+  /** API Gateway-level log lines (the functions log to stdout themselves). */
+  log?: (line: Record<string, unknown>) => void;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly websiteId: string;
+  readonly ticketCenterSecret: string;
+  /** Which values were generated rather than given. */
+  readonly generated: { websiteId: boolean; ticketCenterSecret: boolean };
+  readonly secretsManager: SecretsManagerEmulator;
+  /** Secret names in the emulator, by purpose. */
+  readonly secretNames: { ticketCenter: string };
+  /** A token the local stack accepts. */
+  issueToken(options: DevTokenOptions): string;
+  close(): Promise<void>;
+}
+
+export const LOCAL_SECRET_NAMES = { ticketCenter: 'crisp-bridge/ticket-center' } as const;
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const websiteId = options.websiteId ?? randomUUID();
+  const ticketCenterSecret = options.ticketCenterSecret ?? randomBytes(24).toString('base64url');
+  const secretsManager = await startSecretsManagerEmulator({ [LOCAL_SECRET_NAMES.ticketCenter]: ticketCenterSecret });
+
+  // What the CDK constructs give the deployed functions, pointed at the emulators.
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+    CRISP_WEBSITE_ID: websiteId,
+    TICKET_CENTER_SECRET_ID: secretsManager.arnOf(LOCAL_SECRET_NAMES.ticketCenter),
+  });
+  delete process.env.AWS_PROFILE;
+
+  const key = loadOrCreateDevIssuerKey(options.stateDir);
+  const routes: LocalRoute[] = [
+    {
+      method: 'GET',
+      path: '/ticket-center/url',
+      jwt: true,
+      functionName: 'crisp-bridge-ticket-center-url',
+      load: async () => (await import('../../functions/ticket-center-url/handler')).handler as HttpHandler,
+    },
+  ];
+
+  const api = await startLocalApi({
+    routes,
+    authorizer: { issuer: LOCAL_DEV_ISSUER, audience: [LOCAL_DEV_AUDIENCE], keys: new Map<string, KeyObject>([[key.kid, key.publicKey]]) },
+    allowedOrigins: options.allowedOrigins,
+    host: options.host,
+    port: options.port,
+    log: options.log,
+  });
+
+  return {
+    url: api.url,
+    websiteId,
+    ticketCenterSecret,
+    generated: { websiteId: options.websiteId === undefined, ticketCenterSecret: options.ticketCenterSecret === undefined },
+    secretsManager,
+    secretNames: LOCAL_SECRET_NAMES,
+    issueToken: (tokenOptions) => issueDevToken(key, tokenOptions),
+    close: async () => {
+      await api.close();
+      await secretsManager.close();
+    },
+  };
+}
