@@ -1,0 +1,223 @@
+/**
+ * The deployed handler module, run against the Secrets Manager emulator through the real SDK
+ * client (reached with AWS_ENDPOINT_URL_SECRETS_MANAGER, as on AWS with the real endpoint).
+ * Asserts responses, log lines and the SDK calls made.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { type SecretsManagerEmulator, startSecretsManagerEmulator } from '../../scripts/local/emulators/secrets-manager';
+import { jwtEvent, lambdaContext } from '../support/events';
+import { opensslHmacSha256 } from '../support/openssl';
+
+type Handler = (typeof import('../../functions/ticket-center-url/handler'))['handler'];
+
+const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
+const SECRET = 'handler-test-secret-1f0c';
+const EMAIL = 'Jane.Doe+support@Example.COM';
+const VERIFIED = { email: EMAIL, email_verified: 'true', name: 'Jane Doe', sub: 'user-1' };
+
+let sm: SecretsManagerEmulator;
+let stdout: string[];
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  sm = await startSecretsManagerEmulator({ tc: SECRET, unset: 'CRISP_BRIDGE_PLACEHOLDER: not set yet' });
+});
+afterAll(() => sm.close());
+
+beforeEach(() => {
+  stdout = [];
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  process.env = { ...savedEnv };
+  sm.setAvailable(true);
+});
+
+/** Loads the handler module fresh (a cold start) with the environment the construct sets. */
+function coldStart(env: Record<string, string | undefined> = {}): Handler {
+  process.env = {
+    ...savedEnv,
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+    CRISP_WEBSITE_ID: WEBSITE_ID,
+    TICKET_CENTER_SECRET_ID: sm.arnOf('tc'),
+    ...env,
+  };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete process.env[key];
+  let handler!: Handler;
+  jest.isolateModules(() => {
+    handler = (require('../../functions/ticket-center-url/handler') as typeof import('../../functions/ticket-center-url/handler')).handler;
+  });
+  return handler;
+}
+
+const logs = () => stdout.flatMap((chunk) => chunk.split('\n').filter(Boolean)).map((line) => JSON.parse(line) as Record<string, unknown>);
+const body = (result: APIGatewayProxyStructuredResultV2) => JSON.parse(result.body ?? '') as Record<string, any>;
+const getCalls = () => sm.calls.filter((c) => c.action === 'GetSecretValue');
+
+describe('GET /ticket-center/url handler: signed URL', () => {
+  it('answers 200 with the signed URL and the iframe, not cacheable', async () => {
+    const handler = coldStart();
+    const result = await handler(jwtEvent(VERIFIED, 'locale=fr'), lambdaContext());
+    expect(result.statusCode).toBe(200);
+    expect(result.headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    const { url, iframe } = body(result);
+    const parsed = new URL(url);
+    expect(parsed.searchParams.get('email')).toBe(EMAIL);
+    expect(parsed.searchParams.get('hmac')).toBe(opensslHmacSha256(SECRET, EMAIL));
+    expect(parsed.searchParams.get('nickname')).toBe('Jane Doe');
+    expect(parsed.searchParams.get('locale')).toBe('fr');
+    expect(parsed.pathname).toBe(`/urn:crisp.im:ticket-center:0/tickets/${WEBSITE_ID}`);
+    expect(iframe).toEqual({
+      src: url,
+      title: 'Ticket Center',
+      referrerpolicy: 'origin',
+      sandbox: 'allow-forms allow-popups allow-modals allow-downloads allow-scripts allow-same-origin',
+      width: '100%',
+      height: '600px',
+    });
+  });
+
+  it('reads the secret from Secrets Manager once per cold start, by its ARN', async () => {
+    const before = getCalls().length;
+    const handler = coldStart();
+    for (let i = 0; i < 3; i += 1) expect((await handler(jwtEvent(VERIFIED), lambdaContext())).statusCode).toBe(200);
+    expect(getCalls().slice(before)).toEqual([{ action: 'GetSecretValue', secretId: sm.arnOf('tc') }]);
+  });
+
+  it('re-reads the secret after the refresh interval, so a rotation applies without a redeploy', async () => {
+    const handler = coldStart({ TICKET_CENTER_SECRET_ID: sm.arnOf('rotating'), SECRET_REFRESH_SECONDS: '1' });
+    sm.put('rotating', 'before-rotation');
+    const first = new URL(body(await handler(jwtEvent(VERIFIED), lambdaContext())).url);
+    expect(first.searchParams.get('hmac')).toBe(opensslHmacSha256('before-rotation', EMAIL));
+    sm.put('rotating', 'after-rotation');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const second = new URL(body(await handler(jwtEvent(VERIFIED), lambdaContext())).url);
+    expect(second.searchParams.get('hmac')).toBe(opensslHmacSha256('after-rotation', EMAIL));
+  });
+
+  it('keeps serving the cached secret when a refresh fails', async () => {
+    const handler = coldStart({ SECRET_REFRESH_SECONDS: '1' });
+    expect((await handler(jwtEvent(VERIFIED), lambdaContext())).statusCode).toBe(200);
+    sm.setAvailable(false);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const result = await handler(jwtEvent(VERIFIED), lambdaContext());
+    expect(result.statusCode).toBe(200);
+    expect(new URL(body(result).url).searchParams.get('hmac')).toBe(opensslHmacSha256(SECRET, EMAIL));
+    expect(logs()).toContainEqual(expect.objectContaining({ level: 'WARN', message: 'secret refresh failed, serving the cached value' }));
+  });
+
+  it('signs without email_verified when configured not to require it', async () => {
+    const handler = coldStart({ REQUIRE_EMAIL_VERIFIED: 'false' });
+    expect((await handler(jwtEvent({ email: 'a@b.co' }), lambdaContext())).statusCode).toBe(200);
+  });
+
+  it('uses the configured email claim', async () => {
+    const handler = coldStart({ EMAIL_CLAIM: 'custom:email' });
+    const result = await handler(jwtEvent({ 'custom:email': 'c@d.ef', email: 'not-this@x.com', email_verified: 'true' }), lambdaContext());
+    expect(new URL(body(result).url).searchParams.get('email')).toBe('c@d.ef');
+  });
+});
+
+describe('GET /ticket-center/url handler: refusals', () => {
+  it.each([
+    ['no verified token reached the function: 401 unauthorized', undefined, '', 401, 'unauthorized'],
+    ['no email claim: 403 email_missing', { email_verified: 'true' }, '', 403, 'email_missing'],
+    ['email not verified: 403 email_not_verified', { email: EMAIL, email_verified: 'false' }, '', 403, 'email_not_verified'],
+    ['a bad locale: 400 invalid_parameter', VERIFIED, 'locale=en_US', 400, 'invalid_parameter'],
+    ['an email in the query: 400 invalid_parameter', VERIFIED, 'email=victim@example.com', 400, 'invalid_parameter'],
+    ['11 participants: 400 invalid_parameter', VERIFIED, `participants=${Array.from({ length: 11 }, (_, i) => `p${i}@x.com`).join(',')}`, 400, 'invalid_parameter'],
+  ] as const)('%s', async (_, claims, query, status, code) => {
+    const handler = coldStart();
+    const result = await handler(jwtEvent(claims as Record<string, string> | undefined, query), lambdaContext());
+    expect(result.statusCode).toBe(status);
+    expect(result.headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+    const { error } = body(result);
+    expect(error.code).toBe(code);
+    expect(typeof error.message).toBe('string');
+    expect(error.message.length).toBeGreaterThan(10);
+    expect(logs()).toContainEqual(expect.objectContaining({ message: 'ticket center url refused', status, code, TicketCenterUrlRefused: 1 }));
+  });
+
+  it('names the parameter at fault', async () => {
+    const result = await coldStart()(jwtEvent(VERIFIED, 'nickname=a&nickname=b'), lambdaContext());
+    expect(body(result).error).toMatchObject({ code: 'invalid_parameter', parameter: 'nickname' });
+    expect(body(result).error.message).toContain('nickname');
+  });
+
+  it('answers 503 secret_unavailable while the secret is the placeholder, and the log names the secret to set', async () => {
+    const handler = coldStart({ TICKET_CENTER_SECRET_ID: sm.arnOf('unset') });
+    const result = await handler(jwtEvent(VERIFIED), lambdaContext());
+    expect(result.statusCode).toBe(503);
+    expect(body(result).error.code).toBe('secret_unavailable');
+    expect(result.body).not.toContain('CRISP_BRIDGE_PLACEHOLDER');
+    const unavailable = logs().find((line) => line.message === 'secret unavailable');
+    expect(unavailable).toMatchObject({ level: 'ERROR', secretId: sm.arnOf('unset'), reason: 'not_set' });
+    expect(String(unavailable!.action)).toContain(`put-secret-value --secret-id ${sm.arnOf('unset')}`);
+  });
+
+  it('answers 503 when the secret does not exist', async () => {
+    const handler = coldStart({ TICKET_CENTER_SECRET_ID: sm.arnOf('never-created') });
+    const result = await handler(jwtEvent(VERIFIED), lambdaContext());
+    expect(result.statusCode).toBe(503);
+    expect(logs()).toContainEqual(expect.objectContaining({ message: 'secret unavailable', reason: 'not_found' }));
+  });
+
+  it('answers 503 when Secrets Manager is down at cold start', async () => {
+    sm.setAvailable(false);
+    const handler = coldStart();
+    const result = await handler(jwtEvent(VERIFIED), lambdaContext());
+    expect(result.statusCode).toBe(503);
+    expect(body(result).error.code).toBe('secret_unavailable');
+  });
+
+  it('answers 500 internal_error, without details, on an unexpected failure', async () => {
+    const result = await coldStart()(null as never, lambdaContext());
+    expect(result.statusCode).toBe(500);
+    expect(body(result)).toEqual({ error: { code: 'internal_error', message: expect.any(String) } });
+    expect(logs()).toContainEqual(expect.objectContaining({ level: 'ERROR', message: 'ticket center url failed' }));
+  });
+});
+
+describe('GET /ticket-center/url handler: configuration', () => {
+  it.each(['CRISP_WEBSITE_ID', 'TICKET_CENTER_SECRET_ID'])('fails the cold start naming %s when it is missing', (name) => {
+    expect(() => coldStart({ [name]: undefined })).toThrow(name);
+  });
+
+  it('fails the cold start on a malformed boolean', () => {
+    expect(() => coldStart({ REQUIRE_EMAIL_VERIFIED: 'yes' })).toThrow('REQUIRE_EMAIL_VERIFIED');
+  });
+});
+
+// One structured line per decision; never the email, the URL, the HMAC or the secret.
+describe('GET /ticket-center/url handler: logs', () => {
+  it('logs one line per decision, with the request id and an EMF metric, and nothing secret', async () => {
+    const handler = coldStart();
+    const context = lambdaContext();
+    const ok = await handler(jwtEvent(VERIFIED, 'participants=x%2By@z.com'), context);
+    await handler(jwtEvent(VERIFIED, 'locale=%%%'), lambdaContext());
+    const hmac = new URL(body(ok).url).searchParams.get('hmac')!;
+    const entries = logs();
+    expect(entries.filter((e) => e.message === 'ticket center url signed')).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        requestId: context.awsRequestId,
+        participants: 1,
+        nickname: 'token',
+        TicketCenterUrlSigned: 1,
+        _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'CrispBridge', Metrics: [{ Name: 'TicketCenterUrlSigned', Unit: 'Count' }] })] }),
+      }),
+    ]);
+    expect(entries.filter((e) => e.message === 'ticket center url refused')).toHaveLength(1);
+    const all = stdout.join('');
+    for (const forbidden of [EMAIL, encodeURIComponent(EMAIL), 'x+y@z.com', hmac, SECRET, 'plugins.crisp.chat']) {
+      expect(all).not.toContain(forbidden);
+    }
+  });
+});
