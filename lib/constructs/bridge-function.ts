@@ -66,7 +66,7 @@ export class BridgeFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,
-      systemLogLevelV2: SystemLogLevel.WARN,
+      systemLogLevelV2: SystemLogLevel.INFO, // keeps platform.report (duration, memory, init) in the logs
       logGroup,
       environment: {
         METRICS_NAMESPACE: props.metricsNamespace ?? 'CrispBridge',
