@@ -98,6 +98,7 @@ function checkIssuer(issuer: string): void {
   }
   if (url.protocol !== 'https:') throw invalid('jwtIssuer', `"${issuer}" must be an https URL: API Gateway fetches the issuer's keys over https.`);
   if (url.search || url.hash) throw invalid('jwtIssuer', `"${issuer}" must not have a query string or fragment.`);
+  if (url.username || url.password) throw invalid('jwtIssuer', 'the issuer URL must not contain credentials.');
   if (url.hostname === new URL(LOCAL_DEV_ISSUER).hostname) {
     throw invalid('jwtIssuer', 'that is the local stack\'s dev issuer; a deployed stack must trust your real identity provider.');
   }

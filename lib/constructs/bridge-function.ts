@@ -1,12 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, ApplicationLogLevel, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
 import { BUNDLING } from '../bundling';
+import type { ReadableSecret } from './crisp-secret';
 
 /** Repository root: where `functions/` and the lockfile live. */
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
@@ -80,20 +79,9 @@ export class BridgeFunction extends NodejsFunction {
    * Lets the function read `secret` (GetSecretValue on that secret only, no other action) and
    * tells it where the secret is through `envVar`. The function receives the ARN, never the value.
    */
-  readSecret(secret: ISecret, envVar: string): this {
-    this.addEnvironment(envVar, secret.secretArn);
-    this.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['secretsmanager:GetSecretValue'],
-        resources: [secretArnForPolicies(secret)],
-      }),
-    );
-    secret.encryptionKey?.grantDecrypt(this);
+  readSecret(secret: ReadableSecret, envVar: string): this {
+    this.addEnvironment(envVar, secret.secret.secretArn);
+    secret.grantReadValue(this);
     return this;
   }
-}
-
-/** An imported secret known only by its partial ARN matches any 6-character suffix. */
-function secretArnForPolicies(secret: ISecret): string {
-  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }

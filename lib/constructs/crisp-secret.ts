@@ -1,4 +1,5 @@
 import { Aws, SecretValue } from 'aws-cdk-lib';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { placeholderValue } from '../../functions/commons/placeholder';
@@ -24,37 +25,54 @@ export interface CrispSecretProps {
  * holds only the placeholder, and `setValueCommand` is the CLI line that sets the real value
  * without it reaching the shell history or the screen (`read -rs`, in bash and zsh).
  */
-export class CrispSecret extends Construct {
+export class CrispSecret extends Construct implements ReadableSecret {
   readonly secret: ISecret;
   /** True when this construct created the secret (and it starts as the placeholder). */
   readonly created: boolean;
   /** `aws secretsmanager put-secret-value ...`, ready to paste. */
   readonly setValueCommand: string;
+  /** The IAM resources that match this secret's full ARN (see `grantReadValue`). */
+  private readonly policyResources: string[];
 
   constructor(scope: Construct, id: string, props: CrispSecretProps) {
     super(scope, id);
     if (props.existingSecretArn) {
-      this.secret = importSecret(this, props.existingSecretArn);
+      const arn = props.existingSecretArn;
+      this.secret = Secret.fromSecretPartialArn(this, 'Secret', arn);
       this.created = false;
+      // IAM matches the full ARN (name + '-' + 6 random characters). A given ARN ending in
+      // '-XXXXXX' may be complete or a partial one whose name ends that way ('.../ticket-center'):
+      // the two cannot be told apart, so both readings are granted; a plain partial ARN gets the
+      // suffix wildcard only.
+      this.policyResources = COMPLETE_ARN.test(arn) ? [arn, `${arn}-??????`] : [`${arn}-??????`];
     } else {
       this.secret = new Secret(this, 'Secret', {
         description: `${props.purpose} for crisp-bridge. Starts as a placeholder: set the real value (see the stack outputs).`,
         secretStringValue: SecretValue.unsafePlainText(placeholderValue(props.purpose)),
       });
       this.created = true;
+      this.policyResources = [this.secret.secretArn];
     }
     const variable = props.valueVariable ?? 'SECRET_VALUE';
     this.setValueCommand =
       `printf '%s: ' '${props.purpose}' && read -rs ${variable} && echo && ` +
       `aws secretsmanager put-secret-value --region ${Aws.REGION} --secret-id ${this.secret.secretArn} --secret-string "$${variable}"`;
   }
+
+  /** Lets `grantee` call `secretsmanager:GetSecretValue` on this secret, and nothing else. */
+  grantReadValue(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: this.policyResources }),
+    );
+    this.secret.encryptionKey?.grantDecrypt(grantee);
+  }
+}
+
+/** A secret a function can be given: its ARN, and a grant to read its value only. */
+export interface ReadableSecret {
+  readonly secret: ISecret;
+  grantReadValue(grantee: IGrantable): void;
 }
 
 /** A complete ARN ends with `-` and the 6 characters Secrets Manager appends to the name. */
 const COMPLETE_ARN = /-[A-Za-z0-9]{6}$/;
-
-function importSecret(scope: Construct, arn: string): ISecret {
-  return COMPLETE_ARN.test(arn)
-    ? Secret.fromSecretCompleteArn(scope, 'Secret', arn)
-    : Secret.fromSecretPartialArn(scope, 'Secret', arn);
-}

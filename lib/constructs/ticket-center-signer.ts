@@ -78,7 +78,7 @@ export class TicketCenterSigner extends Construct {
         LOWERCASE_EMAIL: String(props.lowercaseEmail ?? false),
         SECRET_REFRESH_SECONDS: String(props.secretRefreshSeconds ?? 300),
       },
-    }).readSecret(this.secret.secret, 'TICKET_CENTER_SECRET_ID');
+    }).readSecret(this.secret, 'TICKET_CENTER_SECRET_ID');
 
     this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
       authorizerName: 'crisp-bridge-jwt',

@@ -143,6 +143,10 @@ describe('validateConfig', () => {
       expectRefused({ ...VALID, jwtIssuer: 'https://issuer.example.com/#x' }, 'jwtIssuer');
     });
 
+    it('refuses an issuer URL with credentials in it', () => {
+      expectRefused({ ...VALID, jwtIssuer: 'https://user:pass@issuer.example.com/' }, 'jwtIssuer');
+    });
+
     it('refuses a value that is not a URL', () => {
       expectRefused({ ...VALID, jwtIssuer: 'issuer.example.com' }, 'jwtIssuer');
     });

@@ -154,11 +154,23 @@ describe('function permissions', () => {
     }
   });
 
-  it('uses an imported complete ARN as is, and creates no secret', () => {
+  it('grants an imported complete ARN, and creates no secret', () => {
     const { template } = build({ ticketCenterSecretArn: COMPLETE_ARN });
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    expect(functionRoleStatements(template)).toEqual([{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: COMPLETE_ARN }]);
+    // '...:secret:crisp/tc-AbCdEf' could also be the partial ARN of a secret named 'crisp/tc-AbCdEf':
+    // both readings are granted, and nothing else.
+    expect(functionRoleStatements(template)).toEqual([
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [COMPLETE_ARN, `${COMPLETE_ARN}-??????`] },
+    ]);
     expect(functionEnv(template).TICKET_CENTER_SECRET_ID).toBe(COMPLETE_ARN);
+  });
+
+  it('grants a partial ARN whose name ends like a suffix ("ticket-center") with the wildcard suffix too', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:crisp/ticket-center';
+    const { template } = build({ ticketCenterSecretArn: arn });
+    expect(functionRoleStatements(template)).toEqual([
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [arn, `${arn}-??????`] },
+    ]);
   });
 
   it('matches the 6-character suffix of an imported partial ARN, and only that', () => {
