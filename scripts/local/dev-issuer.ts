@@ -102,7 +102,7 @@ const RSA_ALGORITHMS: Record<string, string> = { RS256: 'RSA-SHA256', RS384: 'RS
 
 export function verifyAsApiGateway(authorization: string | undefined, config: AuthorizerConfig): AuthorizerResult {
   const fail = (description: string): AuthorizerResult => ({ ok: false, description });
-  const raw = (authorization ?? '').trim().replace(/^Bearer\s+/i, '');
+  const raw = (authorization ?? '').replace(/^\s*Bearer(\s+|$)/i, '').trim();
   if (!raw) return fail('missing token');
   const parts = raw.split('.');
   if (parts.length !== 3) return fail('token is not a JWT');

@@ -91,6 +91,8 @@ describe('issueDevToken + verifyAsApiGateway', () => {
   test('missing header', () => {
     expectRefused(undefined, 'missing token');
     expectRefused('', 'missing token');
+    expectRefused('Bearer ', 'missing token');
+    expectRefused('  bearer', 'missing token');
   });
 
   test('not three parts', () => {
