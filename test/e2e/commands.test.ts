@@ -2,10 +2,11 @@
  * The commands as an operator runs them: real child processes from the project folder.
  * `CRISP_BRIDGE_LOCAL_DIR` points at a temp folder, so no `.local/` is written in the repo.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { opensslHmacSha256 } from '../support/openssl';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -66,11 +67,6 @@ function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv
       resolve({ code, signal, stdout, stderr });
     });
   });
-}
-
-function opensslHmac(email: string, secret: string): string {
-  const out = execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret], { input: email }).toString('utf8').trim();
-  return out.slice(out.lastIndexOf('= ') + 2);
 }
 
 beforeAll(() => {
@@ -164,7 +160,7 @@ describe('npm start + npm run token', () => {
     const url = new URL(body.url);
     expect(url.pathname).toBe(`/urn:crisp.im:ticket-center:0/tickets/${WEBSITE_ID}`);
     expect(url.searchParams.get('email')).toBe(email);
-    expect(url.searchParams.get('hmac')).toBe(opensslHmac(email, SECRET));
+    expect(url.searchParams.get('hmac')).toBe(opensslHmacSha256(SECRET, email));
   }, 30_000);
 
   test('no token: 401', async () => {

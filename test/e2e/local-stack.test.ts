@@ -3,7 +3,7 @@
  * CORS, routing), the deployed handler code, and the Secrets Manager emulator reached through
  * the real AWS SDK. Expected HMACs are computed independently, with openssl.
  */
-import { execFileSync } from 'node:child_process';
+import { opensslHmacSha256 } from '../support/openssl';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -20,12 +20,7 @@ const JANE = 'Jane.Doe+support@Example.COM';
 const JOSE = 'josé.müller@exämple.de';
 
 /** HMAC-SHA256(secret, email) in hex, computed by openssl rather than by the code under test. */
-function opensslHmac(email: string, secret: string = SECRET): string {
-  const out = execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret], { input: email }).toString('utf8').trim();
-  const hex = out.slice(out.lastIndexOf('= ') + 2);
-  expect(hex).toMatch(/^[0-9a-f]{64}$/);
-  return hex;
-}
+const opensslHmac = (email: string, secret: string = SECRET): string => opensslHmacSha256(secret, email);
 
 let stack: LocalStack;
 let stateDir: string;
