@@ -19,6 +19,4 @@ export const BUNDLING: BundlingOptions = {
   mainFields: ['module', 'main'],
   externalModules: [],
   banner: ESM_REQUIRE_BANNER,
-  // Deterministic output: the asset hash changes only when the code does.
-  metafile: false,
 };
