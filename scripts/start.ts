@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       : '  Ticket Center secret  (from TICKET_CENTER_SECRET)',
     '',
     '  Try:',
-    `    curl -s -H "Authorization: Bearer $(npm run -s token -- --email you@example.com)" ${stack.url}/ticket-center/url`,
+    `    curl -s -H "Authorization: Bearer $(npm -s run token -- --email you@example.com)" ${stack.url}/ticket-center/url`,
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -1,6 +1,6 @@
 /**
  * `npm run token -- --email a@b.c`: prints a JWT the local stack accepts (and nothing else, so
- * `TOKEN=$(npm run -s token -- --email a@b.c)` works). Signed by the local dev issuer, which a
+ * `TOKEN=$(npm -s run token -- --email a@b.c)` works). Signed by the local dev issuer, which a
  * deployed stack never trusts.
  */
 import { parseArgs } from 'node:util';

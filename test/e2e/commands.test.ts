@@ -140,7 +140,7 @@ describe('npm start + npm run token', () => {
     const result = await run(TSX, ['scripts/token.ts', ...args]);
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
-    expect(lines).toHaveLength(1); // only the token, so TOKEN=$(npm run -s token ...) works
+    expect(lines).toHaveLength(1); // only the token, so TOKEN=$(npm -s run token ...) works
     return lines[0]!;
   }
 
