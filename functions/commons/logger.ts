@@ -22,11 +22,17 @@ export type LogFields = Record<string, unknown>;
 /** Counters to emit as CloudWatch metrics (EMF) with this line, e.g. `{ UrlSigned: 1 }`. */
 export type Metrics = Record<string, number>;
 
+/**
+ * Extra metric dimensions for one line, e.g. `{ reason: 'stale_timestamp' }`: the metrics are
+ * then recorded both without and with them (a total, and one series per reason).
+ */
+export type MetricDimensions = Record<string, string>;
+
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields, metrics?: Metrics): void;
-  warn(message: string, fields?: LogFields, metrics?: Metrics): void;
-  error(message: string, fields?: LogFields, metrics?: Metrics): void;
+  info(message: string, fields?: LogFields, metrics?: Metrics, dimensions?: MetricDimensions): void;
+  warn(message: string, fields?: LogFields, metrics?: Metrics, dimensions?: MetricDimensions): void;
+  error(message: string, fields?: LogFields, metrics?: Metrics, dimensions?: MetricDimensions): void;
   /** A logger whose lines all carry `fields` (e.g. the request id). */
   child(fields: LogFields): Logger;
 }
@@ -62,7 +68,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return makeLogger(options.fields ?? {});
 
   function makeLogger(base: LogFields): Logger {
-    const emit = (lvl: LogLevel, message: string, fields?: LogFields, metrics?: Metrics): void => {
+    const emit = (lvl: LogLevel, message: string, fields?: LogFields, metrics?: Metrics, extra?: MetricDimensions): void => {
       if (LEVEL_ORDER[lvl] < LEVEL_ORDER[level]) return;
       const time = now();
       const line: LogFields = { timestamp: time.toISOString(), level: lvl, message, ...base };
@@ -70,13 +76,15 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         if (value !== undefined) line[key] = serialise(value);
       }
       if (metrics && Object.keys(metrics).length > 0) {
-        Object.assign(line, dimensions, metrics);
+        Object.assign(line, dimensions, extra, metrics);
+        const dimensionSets = [Object.keys(dimensions)];
+        if (extra && Object.keys(extra).length > 0) dimensionSets.push([...Object.keys(dimensions), ...Object.keys(extra)]);
         line._aws = {
           Timestamp: time.getTime(),
           CloudWatchMetrics: [
             {
               Namespace: namespace,
-              Dimensions: [Object.keys(dimensions)],
+              Dimensions: dimensionSets,
               Metrics: Object.keys(metrics).map((name) => ({ Name: name, Unit: 'Count' })),
             },
           ],
@@ -86,9 +94,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     };
     return {
       debug: (message, fields) => emit('DEBUG', message, fields),
-      info: (message, fields, metrics) => emit('INFO', message, fields, metrics),
-      warn: (message, fields, metrics) => emit('WARN', message, fields, metrics),
-      error: (message, fields, metrics) => emit('ERROR', message, fields, metrics),
+      info: (message, fields, metrics, extra) => emit('INFO', message, fields, metrics, extra),
+      warn: (message, fields, metrics, extra) => emit('WARN', message, fields, metrics, extra),
+      error: (message, fields, metrics, extra) => emit('ERROR', message, fields, metrics, extra),
       child: (fields) => makeLogger({ ...base, ...fields }),
     };
   }

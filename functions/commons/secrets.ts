@@ -14,9 +14,9 @@
 import type { Logger } from './logger';
 import { isPlaceholder } from './placeholder';
 
-export type SecretFailureReason = 'not_set' | 'not_found' | 'access_denied' | 'unreachable';
+export type SecretFailureReason = 'not_set' | 'malformed' | 'not_found' | 'access_denied' | 'unreachable';
 
-export type SecretResult = { ok: true; value: string } | { ok: false; reason: SecretFailureReason };
+export type SecretResult<T = string> = { ok: true; value: T } | { ok: false; reason: SecretFailureReason };
 
 /** Thrown by a `SecretSource` when the store answered but gave no usable value. */
 export class SecretFetchError extends Error {
@@ -32,7 +32,7 @@ export class SecretFetchError extends Error {
 /** Fetches the current secret string; resolves `undefined` when the secret holds no string. */
 export type SecretSource = () => Promise<string | undefined>;
 
-export interface CachedSecretOptions {
+export interface CachedSecretOptions<T = string> {
   /** What the secret is, for people: "Ticket Center secret". */
   label: string;
   /** Where it lives (ARN or name), for the log line that tells the operator what to set. */
@@ -45,29 +45,36 @@ export interface CachedSecretOptions {
   refreshAfterMs?: number;
   /** After a failed read, wait this long before asking the store again. Default: 5 seconds. */
   retryAfterMs?: number;
+  /**
+   * Turns the stored string into the value callers get; throws `SecretFetchError('malformed')`
+   * on a value it cannot use. Default: the trimmed string itself.
+   */
+  parse?: (value: string) => T;
 }
 
 export const DEFAULT_SECRET_REFRESH_MS = 5 * 60 * 1000;
 export const DEFAULT_SECRET_RETRY_MS = 5 * 1000;
 
-export class CachedSecret {
-  private value: string | undefined;
+export class CachedSecret<T = string> {
+  private value: T | undefined;
+  private raw: string | undefined;
+  private fetchedAt = 0;
   private refreshAt = 0;
   private retryAt = 0;
   private lastFailure: SecretFailureReason = 'unreachable';
-  private inflight: Promise<SecretResult> | undefined;
+  private inflight: Promise<SecretResult<T>> | undefined;
   private readonly now: () => number;
   private readonly refreshAfterMs: number;
   private readonly retryAfterMs: number;
 
-  constructor(private readonly options: CachedSecretOptions) {
+  constructor(private readonly options: CachedSecretOptions<T>) {
     this.now = options.now ?? Date.now;
     this.refreshAfterMs = options.refreshAfterMs ?? DEFAULT_SECRET_REFRESH_MS;
     this.retryAfterMs = options.retryAfterMs ?? DEFAULT_SECRET_RETRY_MS;
   }
 
   /** The current value, from cache when fresh. `logger` lets the caller attach its request id. */
-  get(logger: Logger = this.options.logger): Promise<SecretResult> {
+  get(logger: Logger = this.options.logger): Promise<SecretResult<T>> {
     const now = this.now();
     if (this.value !== undefined && now < this.refreshAt) return Promise.resolve({ ok: true, value: this.value });
     if (now < this.retryAt) {
@@ -79,17 +86,29 @@ export class CachedSecret {
     return this.inflight;
   }
 
-  private async load(logger: Logger): Promise<SecretResult> {
+  /**
+   * Re-reads the store now unless the cached value is younger than `minAgeMs`: for a caller
+   * that has reason to think the value changed (a signature that does not match may mean the
+   * operator just rotated the secret). Resolves with whatever `get` then gives.
+   */
+  refresh(minAgeMs: number, logger: Logger = this.options.logger): Promise<SecretResult<T>> {
+    if (this.value !== undefined && this.now() - this.fetchedAt >= minAgeMs) this.refreshAt = 0;
+    return this.get(logger);
+  }
+
+  private async load(logger: Logger): Promise<SecretResult<T>> {
     const { label, secretId } = this.options;
     try {
-      const raw = await this.options.fetch();
-      const value = raw?.trim();
-      if (!value || isPlaceholder(value)) {
+      const raw = (await this.options.fetch())?.trim();
+      if (!raw || isPlaceholder(raw)) {
         throw new SecretFetchError('not_set', `the ${label} has not been set (it is empty or still the placeholder)`);
       }
-      if (this.value !== undefined && this.value !== value) logger.info('secret rotated', { secret: label, secretId });
+      const value = this.options.parse ? this.options.parse(raw) : (raw as T);
+      if (this.raw !== undefined && this.raw !== raw) logger.info('secret rotated', { secret: label, secretId });
+      this.raw = raw;
       this.value = value;
-      this.refreshAt = this.now() + this.refreshAfterMs;
+      this.fetchedAt = this.now();
+      this.refreshAt = this.fetchedAt + this.refreshAfterMs;
       this.retryAt = 0;
       return { ok: true, value };
     } catch (error) {
@@ -110,6 +129,8 @@ function actionFor(reason: SecretFailureReason, label: string, secretId: string)
   switch (reason) {
     case 'not_set':
       return `set the ${label}: aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string "$VALUE"`;
+    case 'malformed':
+      return `the value of ${secretId} is not in the expected format: see the README (secrets)`;
     case 'not_found':
       return `the secret ${secretId} does not exist (or is scheduled for deletion): check the ARN given to the stack`;
     case 'access_denied':

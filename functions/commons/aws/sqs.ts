@@ -1,0 +1,29 @@
+/** Adapter: the hook queue, backed by Amazon SQS. */
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { HookQueue } from '../../hook-receiver/receive-hook';
+
+/**
+ * One client per execution environment. Crisp wants an answer within a second, so a slow SQS
+ * call is cut short and retried once rather than left to hang; the receiver then answers 503
+ * and Crisp retries. The endpoint comes from the standard `AWS_ENDPOINT_URL_SQS` when set, and
+ * is used for every call (`useQueueUrlAsEndpoint: false`): on AWS it is the same host as the
+ * queue URL; against an emulator it is where the emulator actually listens.
+ */
+export function createSqsClient(): SQSClient {
+  return new SQSClient({
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 500, requestTimeout: 1500 },
+    useQueueUrlAsEndpoint: false,
+  });
+}
+
+export function sqsHookQueue(client: SQSClient, queueUrl: string): HookQueue {
+  return {
+    async send(message) {
+      const out = await client.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.body, MessageAttributes: message.attributes }),
+      );
+      return out.MessageId;
+    },
+  };
+}

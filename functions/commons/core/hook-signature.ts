@@ -1,0 +1,142 @@
+/**
+ * Crisp hook authentication: pure logic, no AWS.
+ *
+ * Plugin Hooks carry `X-Crisp-Signature = hex(HMAC-SHA256(secret, "[" + timestamp + ";" + body + "]"))`
+ * where `timestamp` is the `X-Crisp-Request-Timestamp` header verbatim. Crisp's Go library signs
+ * the raw bytes, its Node library `JSON.stringify(JSON.parse(body))`; the two agree only for
+ * compact bodies without `\u` escapes. So the raw bytes are checked first, then the compact
+ * re-serialisation, with the current and then the previous secret (a rotation under way).
+ *
+ * Website Hooks carry no signature: a key in the URL is compared with the configured one.
+ * Every comparison is constant-time.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/** The current secret, and during a rotation the one before it. */
+export interface SecretPair {
+  current: string;
+  previous?: string | undefined;
+}
+
+/** Lowercase hex HMAC-SHA256 over `[timestamp;body]`, the way Crisp signs a hook. */
+export function signHook(secret: string, timestamp: string, body: string | Uint8Array): string {
+  return hookMac(secret, timestamp, typeof body === 'string' ? Buffer.from(body, 'utf8') : body).toString('hex');
+}
+
+function hookMac(secret: string, timestamp: string, body: Uint8Array): Buffer {
+  return createHmac('sha256', secret).update(`[${timestamp};`, 'utf8').update(body).update(']', 'utf8').digest();
+}
+
+export type SignatureFailure = 'signature_missing' | 'signature_malformed' | 'timestamp_missing' | 'timestamp_malformed' | 'signature_mismatch';
+
+export type SignatureCheck =
+  | { ok: true; variant: 'raw' | 'compact'; secret: 'current' | 'previous' }
+  | { ok: false; reason: SignatureFailure };
+
+const SIGNATURE_RE = /^[0-9a-fA-F]{64}$/;
+const TIMESTAMP_RE = /^[0-9]{1,16}$/;
+
+/**
+ * Checks a Plugin Hook's signature. `rawBody` is the body exactly as received (after base64
+ * decoding); `timestamp` is the header value, used verbatim as Crisp does.
+ */
+export function verifyHookSignature(input: {
+  signature: string | undefined;
+  timestamp: string | undefined;
+  rawBody: Uint8Array;
+  secrets: SecretPair;
+}): SignatureCheck {
+  const signature = input.signature?.trim();
+  if (!signature) return { ok: false, reason: 'signature_missing' };
+  if (!SIGNATURE_RE.test(signature)) return { ok: false, reason: 'signature_malformed' };
+  const timestamp = input.timestamp?.trim();
+  if (!timestamp) return { ok: false, reason: 'timestamp_missing' };
+  if (!TIMESTAMP_RE.test(timestamp)) return { ok: false, reason: 'timestamp_malformed' };
+
+  const expected = Buffer.from(signature.toLowerCase(), 'hex');
+  let compact: Buffer | undefined | null = null; // computed only if the raw bytes do not match
+  const candidates: Array<['current' | 'previous', string]> = [['current', input.secrets.current]];
+  if (input.secrets.previous) candidates.push(['previous', input.secrets.previous]);
+  for (const [which, secret] of candidates) {
+    if (timingSafeEqual(hookMac(secret, timestamp, input.rawBody), expected)) return { ok: true, variant: 'raw', secret: which };
+    if (compact === null) compact = compactBody(input.rawBody);
+    if (compact && timingSafeEqual(hookMac(secret, timestamp, compact), expected)) return { ok: true, variant: 'compact', secret: which };
+  }
+  return { ok: false, reason: 'signature_mismatch' };
+}
+
+/** `JSON.stringify(JSON.parse(body))` when that differs from the raw bytes, else undefined. */
+function compactBody(rawBody: Uint8Array): Buffer | undefined {
+  let text: string;
+  try {
+    text = JSON.stringify(JSON.parse(Buffer.from(rawBody).toString('utf8')));
+  } catch {
+    return undefined;
+  }
+  const compact = Buffer.from(text, 'utf8');
+  return compact.equals(Buffer.from(rawBody)) ? undefined : compact;
+}
+
+/**
+ * Constant-time check of a Website Hook key. Both sides are hashed first, so the comparison
+ * takes the same time whatever the lengths.
+ */
+export function verifyWebsiteHookKey(given: string | undefined, keys: SecretPair): { ok: true; secret: 'current' | 'previous' } | { ok: false; reason: 'key_missing' | 'key_mismatch' } {
+  if (!given) return { ok: false, reason: 'key_missing' };
+  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+  const givenDigest = digest(given);
+  const current = timingSafeEqual(givenDigest, digest(keys.current));
+  const previous = keys.previous !== undefined && timingSafeEqual(givenDigest, digest(keys.previous));
+  if (current) return { ok: true, secret: 'current' };
+  if (previous) return { ok: true, secret: 'previous' };
+  return { ok: false, reason: 'key_mismatch' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Freshness of X-Crisp-Request-Timestamp.
+
+/** Values below this are seconds, above it milliseconds (10^11 s is the year 5138; 10^11 ms, 1973). */
+const MILLISECONDS_THRESHOLD = 1e11;
+
+/** The header as milliseconds since the epoch, whether Crisp sent seconds or milliseconds. */
+export function hookTimestampMs(header: string): number | undefined {
+  const value = header.trim();
+  if (!TIMESTAMP_RE.test(value)) return undefined;
+  const n = Number(value);
+  return n < MILLISECONDS_THRESHOLD ? n * 1000 : n;
+}
+
+export type FreshnessCheck = { ok: true; ageMs: number } | { ok: false; reason: 'stale_timestamp' | 'future_timestamp'; ageMs: number };
+
+/**
+ * Refuses a hook emitted more than `maxAgeSeconds` ago or more than `maxFutureSeconds` ahead of
+ * our clock. The window must not exceed the dedupe lifetime (synth enforces it): a replay inside
+ * the window is then caught as a duplicate, and one outside it is refused here.
+ */
+export function checkFreshness(timestampMs: number, nowMs: number, maxAgeSeconds: number, maxFutureSeconds: number): FreshnessCheck {
+  const ageMs = nowMs - timestampMs;
+  if (ageMs > maxAgeSeconds * 1000) return { ok: false, reason: 'stale_timestamp', ageMs };
+  if (-ageMs > maxFutureSeconds * 1000) return { ok: false, reason: 'future_timestamp', ageMs };
+  return { ok: true, ageMs };
+}
+
+/**
+ * The stored form of a hook secret: a plain string (the current secret), or during a rotation
+ * `{"current": "...", "previous": "..."}`. Throws a plain `Error` naming what is wrong (never the value).
+ */
+export function parseSecretPair(value: string): SecretPair {
+  const trimmed = value.trim();
+  if (!trimmed.startsWith('{')) return { current: trimmed };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    throw new Error('the secret starts with "{" but is not valid JSON');
+  }
+  const { current, previous } = (parsed ?? {}) as Record<string, unknown>;
+  if (typeof current !== 'string' || current.trim() === '') throw new Error('the secret JSON has no non-empty "current" string');
+  if (previous !== undefined && (typeof previous !== 'string' || previous.trim() === '')) {
+    throw new Error('the secret JSON has a "previous" that is not a non-empty string');
+  }
+  return { current: current.trim(), previous: typeof previous === 'string' ? previous.trim() : undefined };
+}

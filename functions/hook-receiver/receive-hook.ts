@@ -1,0 +1,175 @@
+/**
+ * The hook-receiving use case. In order: size, authentication (signature or key), freshness,
+ * envelope, filters, then one SQS message; 200 only once SQS has accepted it. Its ports
+ * (secrets, queue, clock, logger) are passed in.
+ *
+ * Every outcome is one log line with a metric; the line carries event, website and attempt
+ * once the hook is authenticated, and never the signature, the key or the body.
+ */
+import {
+  type HookFilter,
+  type HookKind,
+  type Headers,
+  buildQueueMessage,
+  deliveryInfo,
+  filteredOut,
+  header,
+  messageSize,
+  parseEnvelope,
+} from '../commons/core/hook-envelope';
+import { type SecretPair, type SignatureFailure, checkFreshness, hookTimestampMs, verifyHookSignature, verifyWebsiteHookKey } from '../commons/core/hook-signature';
+import type { Logger } from '../commons/logger';
+import type { SecretResult } from '../commons/secrets';
+
+export interface HookRequest {
+  kind: HookKind;
+  headers: Headers | undefined;
+  body: string | undefined;
+  isBase64Encoded: boolean;
+  /** Website Hooks: the raw query string holding `key`. Never logged. */
+  rawQueryString: string | undefined;
+}
+
+export interface HookQueue {
+  /** Resolves with the SQS message id once SQS has accepted the message. */
+  send(message: { body: string; attributes: Record<string, { DataType: string; StringValue: string }> }): Promise<string | undefined>;
+}
+
+export interface SecretPort {
+  get(logger?: Logger): Promise<SecretResult<SecretPair>>;
+  refresh(minAgeMs: number, logger?: Logger): Promise<SecretResult<SecretPair>>;
+}
+
+export interface ReceiverConfig {
+  maxAgeSeconds: number;
+  maxFutureSeconds: number;
+  /** SQS maximum message size, in bytes (body and attributes). */
+  maxMessageBytes: number;
+  filter: HookFilter;
+}
+
+export interface ReceiverDeps {
+  config: ReceiverConfig;
+  /** Plugin Hook signing secret. */
+  hookSecret: SecretPort;
+  /** Website Hook key; undefined when Website Hooks are off. */
+  websiteKey: SecretPort | undefined;
+  queue: HookQueue;
+  now: () => number;
+  logger: Logger;
+}
+
+export interface HookResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+/** After a signature mismatch, re-read the secret if the cached one is older than this (a rotation). */
+const MISMATCH_REFRESH_MS = 30_000;
+
+export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Promise<HookResponse> {
+  const { config, logger } = deps;
+  const receivedAt = deps.now();
+  const delivery = deliveryInfo(request.headers);
+  const base = { kind: request.kind, attempt: delivery.attempt, attemptLimit: delivery.attemptLimit };
+
+  const reject = (status: number, reason: string, message: string, fields: Record<string, unknown> = {}): HookResponse => {
+    logger.info('hook rejected', { ...base, status, reason, ...fields }, { HookRejected: 1 }, { reason });
+    return { status, body: { error: { code: reason, message } } };
+  };
+  const unavailable = (code: string, message: string, fields: Record<string, unknown> = {}): HookResponse => {
+    logger.error('hook not accepted', { ...base, status: 503, reason: code, ...fields }, { HookFailed: 1 }, { reason: code });
+    return { status: 503, body: { error: { code, message } } };
+  };
+
+  // 1. Size: nothing above the queue's limit is read further.
+  const rawBody = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body, request.isBase64Encoded ? 'base64' : 'utf8');
+  if (rawBody.length > config.maxMessageBytes) {
+    return reject(413, 'payload_too_large', `The body is larger than the queue accepts (${config.maxMessageBytes} bytes).`, { bytes: rawBody.length });
+  }
+
+  // 2. Authentication.
+  let authenticatedWith: Record<string, string>;
+  if (request.kind === 'plugin') {
+    const secrets = await deps.hookSecret.get(logger);
+    if (!secrets.ok) return unavailable('secret_unavailable', 'The hook signing secret is not configured or cannot be read; retry later.');
+    const input = {
+      signature: header(request.headers, 'x-crisp-signature'),
+      timestamp: header(request.headers, 'x-crisp-request-timestamp'),
+      rawBody,
+    };
+    let check = verifyHookSignature({ ...input, secrets: secrets.value });
+    if (!check.ok && check.reason === 'signature_mismatch') {
+      // Maybe the operator has just set a new secret: look again (at most every 30 s).
+      const fresh = await deps.hookSecret.refresh(MISMATCH_REFRESH_MS, logger);
+      if (fresh.ok && fresh.value !== secrets.value) check = verifyHookSignature({ ...input, secrets: fresh.value });
+    }
+    if (!check.ok) return reject(401, check.reason, SIGNATURE_MESSAGES[check.reason]);
+    authenticatedWith = { signature: check.variant, secret: check.secret };
+  } else {
+    if (!deps.websiteKey) return reject(404, 'not_enabled', 'Website Hooks are not enabled on this deployment.');
+    const keys = await deps.websiteKey.get(logger);
+    if (!keys.ok) return unavailable('secret_unavailable', 'The Website Hook key is not configured or cannot be read; retry later.');
+    const given = new URLSearchParams(request.rawQueryString ?? '').get('key') ?? undefined;
+    const check = verifyWebsiteHookKey(given, keys.value);
+    if (!check.ok) return reject(401, check.reason, check.reason === 'key_missing' ? 'The hook URL has no key.' : 'The hook URL key is wrong.');
+    authenticatedWith = { secret: check.secret };
+  }
+
+  // 3. Freshness of X-Crisp-Request-Timestamp (required, and signed, for Plugin Hooks).
+  const timestampHeader = header(request.headers, 'x-crisp-request-timestamp');
+  let ageMs: number | undefined;
+  if (timestampHeader !== undefined) {
+    const timestampMs = hookTimestampMs(timestampHeader);
+    if (timestampMs === undefined) return reject(401, 'timestamp_malformed', 'X-Crisp-Request-Timestamp is not a timestamp.');
+    const fresh = checkFreshness(timestampMs, receivedAt, config.maxAgeSeconds, config.maxFutureSeconds);
+    if (!fresh.ok) {
+      const message =
+        fresh.reason === 'stale_timestamp'
+          ? `The hook is older than ${config.maxAgeSeconds} seconds.`
+          : `The hook's timestamp is more than ${config.maxFutureSeconds} seconds in the future.`;
+      return reject(401, fresh.reason, message, { ageSeconds: Math.round(fresh.ageMs / 1000) });
+    }
+    ageMs = fresh.ageMs;
+  }
+
+  // 4. The envelope.
+  const parsed = parseEnvelope(rawBody);
+  if (!parsed.ok) return reject(400, 'invalid_envelope', parsed.message, { problem: parsed.reason, field: parsed.field });
+  const { envelope } = parsed;
+  const about = { event: envelope.event, website_id: envelope.websiteId };
+
+  // 5. Subscription filters: a filtered event is acknowledged, not queued.
+  const filtered = filteredOut(envelope, config.filter);
+  if (filtered) {
+    logger.info('hook filtered', { ...base, ...about, filter: filtered }, { HookFiltered: 1 });
+    return { status: 200, body: { ok: true, filtered: true } };
+  }
+
+  // 6. Durable in SQS, then 200.
+  const message = buildQueueMessage({ text: parsed.text, rawBody, envelope, delivery, kind: request.kind, receivedAt });
+  const size = messageSize(message);
+  if (size > config.maxMessageBytes) {
+    return reject(413, 'payload_too_large', `The hook is larger than the queue accepts (${config.maxMessageBytes} bytes).`, { ...about, bytes: size });
+  }
+  let messageId: string | undefined;
+  try {
+    messageId = await deps.queue.send(message);
+  } catch (error) {
+    return unavailable('queue_unavailable', 'The hook could not be queued; retry later.', { ...about, error });
+  }
+  logger.info(
+    'hook accepted',
+    { ...base, ...about, ...authenticatedWith, messageId, bytes: size, ageMs },
+    { HookAccepted: 1 },
+  );
+  return { status: 200, body: { ok: true } };
+}
+
+const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
+  signature_missing: 'X-Crisp-Signature is missing.',
+  signature_malformed: 'X-Crisp-Signature is not 64 hexadecimal characters.',
+  timestamp_missing: 'X-Crisp-Request-Timestamp is missing.',
+  timestamp_malformed: 'X-Crisp-Request-Timestamp is not a timestamp.',
+  signature_mismatch: 'X-Crisp-Signature does not match the body.',
+};
