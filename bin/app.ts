@@ -12,7 +12,7 @@ const app = new App();
 try {
   const bridge = configFromContext((key) => app.node.tryGetContext(key));
   new CrispBridgeStack(app, String(app.node.tryGetContext('stackName') ?? 'CrispBridge'), {
-    description: 'crisp-bridge: Crisp Ticket Center URLs signed in your own AWS account',
+    description: 'crisp-bridge: signed Crisp Ticket Center URLs and verified Crisp hooks, in your own AWS account',
     bridge,
   });
 } catch (error) {

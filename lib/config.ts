@@ -28,7 +28,22 @@ export interface CrispBridgeConfig {
   readonly allowedOrigins?: string[];
   /** @default a new secret holding a placeholder */
   readonly ticketCenterSecretArn?: string;
+  /** @default a new secret holding a placeholder */
+  readonly hookSecretArn?: string;
+  /** @default false */
+  readonly websiteHooks?: boolean;
+  /** How long a processed event's dedupe key is kept, in hours. @default 168 */
+  readonly dedupeTtlHours?: number;
+  /** Freshness window for `X-Crisp-Request-Timestamp`, in seconds. @default 3600 */
+  readonly hookMaxAgeSeconds?: number;
+  /** Event namespaces to queue (`message:send`, `message:*`). @default [] (all) */
+  readonly hookEvents?: string[];
+  /** Crisp website IDs to queue hooks from. @default [] (all) */
+  readonly hookWebsiteIds?: string[];
 }
+
+export const DEFAULT_DEDUPE_TTL_HOURS = 168;
+export const DEFAULT_HOOK_MAX_AGE_SECONDS = 3600;
 
 export class CrispBridgeConfigError extends Error {
   override readonly name = 'CrispBridgeConfigError';
@@ -83,11 +98,37 @@ export function validateConfig(config: CrispBridgeConfig): void {
 
   for (const origin of config.allowedOrigins ?? []) checkOrigin(origin);
 
-  const arn = config.ticketCenterSecretArn;
-  if (arn !== undefined && !isToken(arn) && !SECRET_ARN.test(arn)) {
-    throw invalid('ticketCenterSecretArn', `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).`);
+  for (const key of ['ticketCenterSecretArn', 'hookSecretArn'] as const) {
+    const arn = config[key];
+    if (arn !== undefined && !isToken(arn) && !SECRET_ARN.test(arn)) {
+      throw invalid(key, `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).`);
+    }
+  }
+
+  const ttlHours = config.dedupeTtlHours ?? DEFAULT_DEDUPE_TTL_HOURS;
+  if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 24 * 365) {
+    throw invalid('dedupeTtlHours', `expected a whole number of hours between 1 and 8760, got ${ttlHours}.`);
+  }
+  const maxAge = config.hookMaxAgeSeconds ?? DEFAULT_HOOK_MAX_AGE_SECONDS;
+  if (!Number.isInteger(maxAge) || maxAge < 60) {
+    throw invalid('hookMaxAgeSeconds', `expected a whole number of seconds, at least 60, got ${maxAge}.`);
+  }
+  if (maxAge > ttlHours * 3600) {
+    throw invalid(
+      'hookMaxAgeSeconds',
+      `${maxAge} s is longer than the dedupe lifetime (dedupeTtlHours = ${ttlHours} h = ${ttlHours * 3600} s): ` +
+        'a replayed hook older than its dedupe record would be processed twice. Shorten hookMaxAgeSeconds or lengthen dedupeTtlHours.',
+    );
+  }
+  for (const event of config.hookEvents ?? []) {
+    if (!EVENT_PATTERN.test(event)) throw invalid('hookEvents', `"${event}" is not an event namespace (message:send) or prefix (message:*).`);
+  }
+  for (const id of config.hookWebsiteIds ?? []) {
+    if (!UUID.test(id)) throw invalid('hookWebsiteIds', `"${id}" is not a Crisp website ID (a UUID).`);
   }
 }
+
+const EVENT_PATTERN = /^(\*|[a-z0-9_]+(:[a-z0-9_]+)*(:\*)?)$/;
 
 function checkIssuer(issuer: string): void {
   let url: URL;
@@ -140,6 +181,12 @@ export function configFromContext(read: ContextReader): CrispBridgeConfig {
     lowercaseEmail: booleanValue(read, 'lowercaseEmail'),
     allowedOrigins: listValue(read, 'allowedOrigins'),
     ticketCenterSecretArn: stringValue(read, 'ticketCenterSecretArn'),
+    hookSecretArn: stringValue(read, 'hookSecretArn'),
+    websiteHooks: booleanValue(read, 'websiteHooks'),
+    dedupeTtlHours: integerValue(read, 'dedupeTtlHours'),
+    hookMaxAgeSeconds: integerValue(read, 'hookMaxAgeSeconds'),
+    hookEvents: listValue(read, 'hookEvents'),
+    hookWebsiteIds: listValue(read, 'hookWebsiteIds'),
   };
   validateConfig(config);
   return config;
@@ -160,6 +207,14 @@ function listValue(read: ContextReader, key: string): string[] | undefined {
     throw invalid(key, `expected a comma-separated list of strings, got ${JSON.stringify(value)}.`);
   }
   return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function integerValue(read: ContextReader, key: string): number | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(n)) throw invalid(key, `expected a whole number, got ${JSON.stringify(value)}.`);
+  return n;
 }
 
 function booleanValue(read: ContextReader, key: string): boolean | undefined {

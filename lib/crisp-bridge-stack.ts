@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { CrispBridge, type CrispBridgeProps } from './crisp-bridge';
 
@@ -29,6 +29,30 @@ export class CrispBridgeStack extends Stack {
         ? 'Run this once, and paste the secret from Crisp (Plugins → Ticket Center → Settings → Security) when asked'
         : 'Run this to change the (imported) Ticket Center secret',
       value: secret.setValueCommand,
+    });
+
+    const hooks = this.bridge.hookReceiver;
+    new CfnOutput(this, 'HookUrl', {
+      description: 'Paste into the Crisp Marketplace (your plugin → Settings → Events → Web Hook URL) for Plugin Hooks',
+      value: this.bridge.pluginHookUrl,
+    });
+    new CfnOutput(this, 'HookSecretArn', { description: 'Secrets Manager secret holding the Crisp hook signing secret', value: hooks.hookSecret.secret.secretArn });
+    new CfnOutput(this, 'SetHookSecretCommand', {
+      description: 'Run this and paste the signing secret Crisp shows when you create the Web Hook',
+      value: hooks.hookSecret.setValueCommand,
+    });
+    if (hooks.websiteHookKey && this.bridge.websiteHookUrl) {
+      new CfnOutput(this, 'WebsiteHookUrlCommand', {
+        description: 'Prints the Website Hook URL, key included, to paste into Crisp (Settings → Website Settings → Advanced → Web Hooks). Treat it as a secret.',
+        value:
+          `echo "${this.bridge.websiteHookUrl}?key=$(aws secretsmanager get-secret-value --region ${Aws.REGION} ` +
+          `--secret-id ${hooks.websiteHookKey.secret.secretArn} --query SecretString --output text)"`,
+      });
+    }
+    new CfnOutput(this, 'HookQueueUrl', { description: 'SQS queue of accepted hooks', value: this.bridge.hookQueue.queue.queueUrl });
+    new CfnOutput(this, 'HookDeadLetterQueueUrl', {
+      description: 'SQS dead-letter queue: hooks whose processing kept failing',
+      value: this.bridge.hookQueue.deadLetterQueue.queueUrl,
     });
   }
 }

@@ -3,6 +3,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type CrispBridgeConfig, validateConfig } from './config';
 import { BridgeApi } from './constructs/bridge-api';
+import { HookQueue } from './constructs/hook-queue';
+import { HookReceiver, PLUGIN_HOOK_ROUTE, WEBSITE_HOOK_ROUTE } from './constructs/hook-receiver';
 import { TICKET_CENTER_ROUTE, TicketCenterSigner } from './constructs/ticket-center-signer';
 
 export interface CrispBridgeProps extends CrispBridgeConfig {
@@ -24,15 +26,21 @@ export interface CrispBridgeProps extends CrispBridgeConfig {
 }
 
 /**
- * Everything crisp-bridge deploys, as one construct you can put in your own stack:
- * the HTTP API and the signed Ticket Center URL endpoint. Props are validated first; an
- * incomplete or insecure configuration throws and names the prop.
+ * Everything crisp-bridge deploys, as one construct you can put in your own stack: the HTTP
+ * API, the signed Ticket Center URL endpoint, and the hook receiver with its queue. Props are
+ * validated first; an incomplete or insecure configuration throws and names the prop.
  */
 export class CrispBridge extends Construct {
   readonly api: BridgeApi;
   readonly ticketCenter: TicketCenterSigner;
+  readonly hookQueue: HookQueue;
+  readonly hookReceiver: HookReceiver;
   /** Full URL of `GET /ticket-center/url`. */
   readonly ticketCenterUrlEndpoint: string;
+  /** Full URL to paste into Crisp for Plugin Hooks. */
+  readonly pluginHookUrl: string;
+  /** Full URL (without its key) for Website Hooks, when enabled. */
+  readonly websiteHookUrl: string | undefined;
 
   constructor(scope: Construct, id: string, props: CrispBridgeProps) {
     super(scope, id);
@@ -54,16 +62,29 @@ export class CrispBridge extends Construct {
       ticketCenterSecretArn: props.ticketCenterSecretArn,
       logRetention: props.logRetention,
     });
-    this.ticketCenterUrlEndpoint = `${this.api.url.replace(/\/$/, '')}${TICKET_CENTER_ROUTE}`;
+    const base = this.api.url.replace(/\/$/, '');
+    this.ticketCenterUrlEndpoint = `${base}${TICKET_CENTER_ROUTE}`;
+
+    this.hookQueue = new HookQueue(this, 'HookQueue');
+    this.hookReceiver = new HookReceiver(this, 'HookReceiver', {
+      api: this.api,
+      queue: this.hookQueue.queue,
+      maxMessageBytes: this.hookQueue.maxMessageBytes,
+      hookSecretArn: props.hookSecretArn,
+      websiteHooks: props.websiteHooks,
+      hookMaxAgeSeconds: props.hookMaxAgeSeconds,
+      hookEvents: props.hookEvents,
+      hookWebsiteIds: props.hookWebsiteIds,
+      logRetention: props.logRetention,
+    });
+    this.pluginHookUrl = `${base}${PLUGIN_HOOK_ROUTE}`;
+    this.websiteHookUrl = props.websiteHooks ? `${base}${WEBSITE_HOOK_ROUTE}` : undefined;
 
     if (props.requireEmailVerified === false) {
       Annotations.of(this).addWarningV2(
         'crisp-bridge:email-verified-off',
         'requireEmailVerified is false: any email in a valid token is signed. Keep it only if your identity provider verifies every email.',
       );
-    }
-    if ((props.allowedOrigins ?? []).length === 0) {
-      Annotations.of(this).addInfo('allowedOrigins is empty: browsers on other origins cannot call the API (no CORS headers).');
     }
   }
 }

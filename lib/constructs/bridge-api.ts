@@ -1,4 +1,4 @@
-import { CorsHttpMethod, HttpApi, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { type CfnStage, CorsHttpMethod, HttpApi, type HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Duration } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
@@ -41,7 +41,7 @@ export class BridgeApi extends Construct {
     const allowedOrigins = props.allowedOrigins ?? [];
     this.httpApi = new HttpApi(this, 'HttpApi', {
       apiName: props.apiName ?? 'crisp-bridge',
-      description: 'crisp-bridge: signed Crisp Ticket Center URLs',
+      description: 'crisp-bridge: signed Crisp Ticket Center URLs and Crisp hooks',
       createDefaultStage: false,
       corsPreflight:
         allowedOrigins.length > 0
@@ -62,5 +62,13 @@ export class BridgeApi extends Construct {
       },
     });
     this.url = this.stage.url;
+  }
+
+  /** Gives one route (`'POST /hooks/crisp'`) its own throttling instead of the stage default. */
+  throttleRoute(routeKey: string, rateLimit: number, burstLimit: number): void {
+    (this.stage.node.defaultChild as CfnStage).addPropertyOverride(`RouteSettings.${routeKey}`, {
+      ThrottlingRateLimit: rateLimit,
+      ThrottlingBurstLimit: burstLimit,
+    });
   }
 }

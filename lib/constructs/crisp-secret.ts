@@ -13,6 +13,12 @@ export interface CrispSecretProps {
    */
   readonly existingSecretArn?: string;
   /**
+   * Generate a random value at deploy time (for values crisp-bridge chooses itself, like the
+   * Website Hook key) instead of starting from a placeholder.
+   * @default false
+   */
+  readonly generate?: boolean;
+  /**
    * Name of the shell variable that `setValueCommand` reads the value from.
    * @default 'SECRET_VALUE'
    */
@@ -45,6 +51,13 @@ export class CrispSecret extends Construct implements ReadableSecret {
       // the two cannot be told apart, so both readings are granted; a plain partial ARN gets the
       // suffix wildcard only.
       this.policyResources = COMPLETE_ARN.test(arn) ? [arn, `${arn}-??????`] : [`${arn}-??????`];
+    } else if (props.generate) {
+      this.secret = new Secret(this, 'Secret', {
+        description: `${props.purpose} for crisp-bridge, generated at deploy time.`,
+        generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+      });
+      this.created = true;
+      this.policyResources = [this.secret.secretArn];
     } else {
       this.secret = new Secret(this, 'Secret', {
         description: `${props.purpose} for crisp-bridge. Starts as a placeholder: set the real value (see the stack outputs).`,
