@@ -2,22 +2,29 @@
  * `npm start`: the whole crisp-bridge system on http://127.0.0.1:3000 (PORT to change).
  */
 import { parseArgs } from 'node:util';
+import { DEV_VALUE_ENV, loadDevValues } from './local/dev-secrets';
 import { startLocalStack } from './local/stack';
 
 const HELP = `Usage: npm start [-- --port <port>]
 
 Runs crisp-bridge locally: the same routes and function code as the deployed stack, with
-Secrets Manager emulated in-process and a local dev identity issuer.
+Secrets Manager and SQS emulated in-process and a local dev identity issuer.
 
 Routes:
-  GET /ticket-center/url    Authorization: Bearer <token from npm run token>
+  GET  /ticket-center/url          Authorization: Bearer <token from npm run token>
+  POST /hooks/crisp                Crisp Plugin Hooks (signed; try npm run hook -- message:send)
+  POST /hooks/crisp/website?key=   Crisp Website Hooks (npm run hook -- message:send --website)
 
-Environment:
-  PORT                   port to listen on (default 3000)
-  CRISP_WEBSITE_ID       your Crisp website ID (default: a generated one)
-  TICKET_CENTER_SECRET   the Ticket Center secret (default: a generated dev value, printed)
-  ALLOWED_ORIGINS        comma-separated browser origins allowed by CORS (default: none)
-  CRISP_BRIDGE_LOCAL_DIR where the dev issuer key lives (default: .local/)
+Environment (each value is otherwise generated once and kept in .local/dev-secrets.json):
+  PORT                    port to listen on (default 3000)
+  CRISP_WEBSITE_ID        your Crisp website ID
+  TICKET_CENTER_SECRET    the Ticket Center secret
+  CRISP_HOOK_SECRET       the Plugin Hook signing secret
+  CRISP_WEBSITE_HOOK_KEY  the Website Hook key
+  ALLOWED_ORIGINS         comma-separated browser origins allowed by CORS (default: none)
+  CRISP_BRIDGE_LOCAL_DIR  where local state lives (default: .local/)
+  HOOK_MAX_AGE_SECONDS, HOOK_EVENTS, HOOK_WEBSITE_IDS, EMAIL_CLAIM, REQUIRE_EMAIL_VERIFIED,
+  LOWERCASE_EMAIL         as in the deployed functions
 `;
 
 async function main(): Promise<void> {
@@ -30,24 +37,30 @@ async function main(): Promise<void> {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${portText}"`);
 
+  const dev = loadDevValues();
   const stack = await startLocalStack({
     port,
-    websiteId: process.env.CRISP_WEBSITE_ID || undefined,
-    ticketCenterSecret: process.env.TICKET_CENTER_SECRET || undefined,
+    ...dev.values,
     allowedOrigins: (process.env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     log: (line) => process.stdout.write(JSON.stringify({ timestamp: new Date().toISOString(), ...line }) + '\n'),
   });
 
+  const show = (label: string, key: keyof typeof dev.values): string =>
+    dev.fromEnv.has(key)
+      ? `  ${label.padEnd(22)}(from ${DEV_VALUE_ENV[key]})`
+      : `  ${label.padEnd(22)}${dev.values[key]}   (dev value; set ${DEV_VALUE_ENV[key]} to use yours)`;
   const lines = [
     `crisp-bridge local stack listening on ${stack.url}`,
     '',
-    `  Crisp website ID      ${stack.websiteId}${stack.generated.websiteId ? '   (generated; set CRISP_WEBSITE_ID to use yours)' : '   (from CRISP_WEBSITE_ID)'}`,
-    stack.generated.ticketCenterSecret
-      ? `  Ticket Center secret  ${stack.ticketCenterSecret}   (generated dev value; set TICKET_CENTER_SECRET to use yours)`
-      : '  Ticket Center secret  (from TICKET_CENTER_SECRET)',
+    dev.fromEnv.has('websiteId') ? `  Crisp website ID      ${stack.websiteId}` : show('Crisp website ID', 'websiteId'),
+    show('Ticket Center secret', 'ticketCenterSecret'),
+    show('Hook signing secret', 'hookSecret'),
+    show('Website Hook key', 'websiteHookKey'),
+    `  Hook queue            ${stack.sqs.queueUrl} (dead letters: ${stack.sqs.deadLetterQueueUrl})`,
     '',
     '  Try:',
     `    curl -s -H "Authorization: Bearer $(npm -s run token -- --email you@example.com)" ${stack.url}/ticket-center/url`,
+    '    npm run hook -- message:send',
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

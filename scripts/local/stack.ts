@@ -3,13 +3,14 @@
  * stack, with AWS services emulated in-process and reached through the standard
  * `AWS_ENDPOINT_URL_*` variables, exactly as the deployed functions reach the real ones.
  *
- * Each feature adds its routes (and later its workers) here, in `routes`.
+ * Each feature adds its routes (and its workers) here.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { type HttpHandler, type LocalRoute, startLocalApi } from './api-gateway';
 import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey } from './dev-issuer';
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
+import { type SqsEmulator, startSqsEmulator } from './emulators/sqs';
 
 export interface LocalStackOptions {
   /** Default 0 (any free port). */
@@ -19,6 +20,14 @@ export interface LocalStackOptions {
   websiteId?: string;
   /** Ticket Center secret. Default: generated. */
   ticketCenterSecret?: string;
+  /** Plugin Hook signing secret. Default: generated. */
+  hookSecret?: string;
+  /** Website Hook key. Default: generated. */
+  websiteHookKey?: string;
+  /** Serve `POST /hooks/crisp/website`. Default true. */
+  websiteHooks?: boolean;
+  /** Extra environment for the functions (e.g. `HOOK_MAX_AGE_SECONDS`, `HOOK_EVENTS`). */
+  functionEnv?: Record<string, string>;
   /** CORS origins. Default none. */
   allowedOrigins?: string[];
   /** Folder holding the dev issuer's key. Default `.local/` (or `CRISP_BRIDGE_LOCAL_DIR`). */
@@ -31,22 +40,36 @@ export interface LocalStack {
   readonly url: string;
   readonly websiteId: string;
   readonly ticketCenterSecret: string;
-  /** Which values were generated rather than given. */
-  readonly generated: { websiteId: boolean; ticketCenterSecret: boolean };
+  readonly hookSecret: string;
+  readonly websiteHookKey: string;
   readonly secretsManager: SecretsManagerEmulator;
+  readonly sqs: SqsEmulator;
   /** Secret names in the emulator, by purpose. */
-  readonly secretNames: { ticketCenter: string };
+  readonly secretNames: typeof LOCAL_SECRET_NAMES;
   /** A token the local stack accepts. */
   issueToken(options: DevTokenOptions): string;
   close(): Promise<void>;
 }
 
-export const LOCAL_SECRET_NAMES = { ticketCenter: 'crisp-bridge/ticket-center' } as const;
+export const LOCAL_SECRET_NAMES = {
+  ticketCenter: 'crisp-bridge/ticket-center',
+  hook: 'crisp-bridge/hook-signing-secret',
+  websiteHookKey: 'crisp-bridge/website-hook-key',
+} as const;
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const websiteId = options.websiteId ?? randomUUID();
   const ticketCenterSecret = options.ticketCenterSecret ?? randomBytes(24).toString('base64url');
-  const secretsManager = await startSecretsManagerEmulator({ [LOCAL_SECRET_NAMES.ticketCenter]: ticketCenterSecret });
+  const hookSecret = options.hookSecret ?? randomBytes(24).toString('hex');
+  const websiteHookKey = options.websiteHookKey ?? randomBytes(24).toString('base64url');
+  const websiteHooks = options.websiteHooks ?? true;
+
+  const secretsManager = await startSecretsManagerEmulator({
+    [LOCAL_SECRET_NAMES.ticketCenter]: ticketCenterSecret,
+    [LOCAL_SECRET_NAMES.hook]: hookSecret,
+    [LOCAL_SECRET_NAMES.websiteHookKey]: websiteHookKey,
+  });
+  const sqs = await startSqsEmulator();
 
   // What the CDK constructs give the deployed functions, pointed at the emulators.
   Object.assign(process.env, {
@@ -54,12 +77,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     CRISP_WEBSITE_ID: websiteId,
     TICKET_CENTER_SECRET_ID: secretsManager.arnOf(LOCAL_SECRET_NAMES.ticketCenter),
+    HOOK_QUEUE_URL: sqs.queueUrl,
+    HOOK_SECRET_ID: secretsManager.arnOf(LOCAL_SECRET_NAMES.hook),
+    WEBSITE_HOOK_KEY_ID: websiteHooks ? secretsManager.arnOf(LOCAL_SECRET_NAMES.websiteHookKey) : '',
+    ...options.functionEnv,
   });
   delete process.env.AWS_PROFILE;
 
   const key = loadOrCreateDevIssuerKey(options.stateDir);
+  const hookReceiver = async () => (await import('../../functions/hook-receiver/handler')).handler as HttpHandler;
   const routes: LocalRoute[] = [
     {
       method: 'GET',
@@ -68,6 +97,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionName: 'crisp-bridge-ticket-center-url',
       load: async () => (await import('../../functions/ticket-center-url/handler')).handler as HttpHandler,
     },
+    { method: 'POST', path: '/hooks/crisp', functionName: 'crisp-bridge-hook-receiver', load: hookReceiver, timeoutMs: 5000 },
+    ...(websiteHooks
+      ? [{ method: 'POST', path: '/hooks/crisp/website', functionName: 'crisp-bridge-hook-receiver', load: hookReceiver, timeoutMs: 5000 } as const]
+      : []),
   ];
 
   const api = await startLocalApi({
@@ -83,12 +116,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     url: api.url,
     websiteId,
     ticketCenterSecret,
-    generated: { websiteId: options.websiteId === undefined, ticketCenterSecret: options.ticketCenterSecret === undefined },
+    hookSecret,
+    websiteHookKey,
     secretsManager,
+    sqs,
     secretNames: LOCAL_SECRET_NAMES,
     issueToken: (tokenOptions) => issueDevToken(key, tokenOptions),
     close: async () => {
       await api.close();
+      await sqs.close();
       await secretsManager.close();
     },
   };
