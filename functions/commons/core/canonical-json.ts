@@ -1,0 +1,156 @@
+/**
+ * Canonical JSON text: the same value always gives the same string, however it was written.
+ * Object keys are sorted (by UTF-16 code units), insignificant whitespace is dropped and strings
+ * are re-escaped the one way `JSON.stringify` escapes them (`"\u00e9"` and `"é"` are one string).
+ * Numbers keep their literal text, so integers beyond 2^53 (which `JSON.parse` would round, making
+ * distinct values collide) stay distinct; only their exponent marker and sign are normalised.
+ *
+ * A small recursive-descent parser, because `JSON.parse` loses number literals and Node 20 has no
+ * reviver source access. Throws `SyntaxError` on anything that is not JSON.
+ */
+
+export function canonicalJson(text: string): string {
+  const parser = new Parser(text);
+  parser.skipWhitespace();
+  const out = parser.value();
+  parser.skipWhitespace();
+  if (parser.pos !== text.length) parser.fail('unexpected text after the JSON value');
+  return out;
+}
+
+/** The canonical text of each member of a top-level JSON object. Throws if `text` is not one. */
+export function canonicalMembers(text: string): Map<string, string> {
+  const parser = new Parser(text);
+  parser.skipWhitespace();
+  if (text[parser.pos] !== '{') parser.fail('expected a JSON object');
+  const members = parser.objectMembers();
+  parser.skipWhitespace();
+  if (parser.pos !== text.length) parser.fail('unexpected text after the JSON value');
+  return members;
+}
+
+const NUMBER_RE = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
+class Parser {
+  pos = 0;
+  private depth = 0;
+  constructor(private readonly text: string) {}
+
+  fail(message: string): never {
+    throw new SyntaxError(`${message} at position ${this.pos}`);
+  }
+
+  skipWhitespace(): void {
+    while (this.pos < this.text.length) {
+      const c = this.text.charCodeAt(this.pos);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+      this.pos += 1;
+    }
+  }
+
+  value(): string {
+    const c = this.text[this.pos];
+    if (c === '{') return this.object();
+    if (c === '[') return this.array();
+    if (c === '"') return JSON.stringify(this.string());
+    if (c === 't') return this.literal('true');
+    if (c === 'f') return this.literal('false');
+    if (c === 'n') return this.literal('null');
+    return this.number();
+  }
+
+  private nested<T>(parse: () => T): T {
+    this.depth += 1;
+    if (this.depth > 256) this.fail('JSON nested too deeply');
+    const result = parse();
+    this.depth -= 1;
+    return result;
+  }
+
+  private object(): string {
+    const members = this.objectMembers();
+    const keys = [...members.keys()].sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${members.get(key)}`).join(',')}}`;
+  }
+
+  objectMembers(): Map<string, string> {
+    return this.nested(() => {
+      this.pos += 1; // {
+      const members = new Map<string, string>();
+      this.skipWhitespace();
+      if (this.text[this.pos] === '}') {
+        this.pos += 1;
+        return members;
+      }
+      for (;;) {
+        this.skipWhitespace();
+        if (this.text[this.pos] !== '"') this.fail('expected a string key');
+        const key = this.string();
+        this.skipWhitespace();
+        if (this.text[this.pos] !== ':') this.fail('expected ":"');
+        this.pos += 1;
+        this.skipWhitespace();
+        members.set(key, this.value()); // a repeated key keeps the last value, as JSON.parse does
+        this.skipWhitespace();
+        const next = this.text[this.pos];
+        this.pos += 1;
+        if (next === '}') break;
+        if (next !== ',') this.fail('expected "," or "}"');
+      }
+      return members;
+    });
+  }
+
+  private array(): string {
+    return this.nested(() => {
+      this.pos += 1; // [
+      const items: string[] = [];
+      this.skipWhitespace();
+      if (this.text[this.pos] === ']') {
+        this.pos += 1;
+        return '[]';
+      }
+      for (;;) {
+        this.skipWhitespace();
+        items.push(this.value());
+        this.skipWhitespace();
+        const next = this.text[this.pos];
+        this.pos += 1;
+        if (next === ']') break;
+        if (next !== ',') this.fail('expected "," or "]"');
+      }
+      return `[${items.join(',')}]`;
+    });
+  }
+
+  /** Reads a JSON string and returns its value. */
+  private string(): string {
+    const start = this.pos;
+    this.pos += 1; // opening quote
+    for (;;) {
+      const c = this.text.charCodeAt(this.pos);
+      if (Number.isNaN(c)) this.fail('unterminated string');
+      if (c === 0x22) break;
+      if (c < 0x20) this.fail('control character in string');
+      this.pos += c === 0x5c ? 2 : 1;
+    }
+    this.pos += 1; // closing quote
+    return JSON.parse(this.text.slice(start, this.pos)) as string;
+  }
+
+  private literal(word: string): string {
+    if (this.text.startsWith(word, this.pos)) {
+      this.pos += word.length;
+      return word;
+    }
+    return this.fail('unexpected token');
+  }
+
+  private number(): string {
+    NUMBER_RE.lastIndex = this.pos;
+    const match = NUMBER_RE.exec(this.text);
+    if (!match || match[0] === '' || match[0] === '-') this.fail('unexpected token');
+    this.pos += match[0].length;
+    return match[0].replace('E', 'e').replace('e+', 'e');
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The consumer use case: an SQS batch in, `batchItemFailures` out. Each event is claimed in the
+ * dedupe store before its handler runs and marked done after; a failure releases the claim and
+ * reports the record so SQS redelivers it. Ports (store, handlers, clock, logger) are passed in.
+ *
+ * Per record, one line: `crisp event processed` (with `duplicate: false` the one time the
+ * handlers ran, `duplicate: true` for every redelivery acknowledged without running them), or
+ * why it was not processed this time.
+ */
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ATTRIBUTES, parseEnvelope } from '../commons/core/hook-envelope';
+import { type DedupeStore, dedupeKey, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
+import type { Logger } from '../commons/logger';
+import type { CrispEvent } from './events';
+import { type HandlerContext, handlerFor } from './registry';
+
+export interface ConsumerDeps {
+  store: DedupeStore;
+  handlers: Record<string, unknown>;
+  logger: Logger;
+  /** Epoch ms. */
+  now: () => number;
+  /** A fresh random claim owner id. */
+  newOwner: () => string;
+  /** Milliseconds left in this invocation (`context.getRemainingTimeInMillis`). */
+  remainingTimeMs: () => number;
+  /** How long a processed event's key is kept. */
+  ttlHours: number;
+  /** Receives after which SQS moves a message to the dead-letter queue (for the log only). */
+  maxReceiveCount?: number | undefined;
+}
+
+interface DecodedRecord {
+  record: SQSRecord;
+  event: CrispEvent;
+  key: string;
+  deliveryAttempt: number | undefined;
+  deliveryAttemptLimit: number | undefined;
+  receiveCount: number | undefined;
+}
+
+export async function processBatch(batch: SQSEvent, deps: ConsumerDeps): Promise<SQSBatchResponse> {
+  const failures: string[] = [];
+  const groups = new Map<string, DecodedRecord[]>();
+  for (const record of batch.Records) {
+    const decoded = decode(record, deps.logger);
+    if (!decoded) {
+      failures.push(record.messageId); // kept, and after the maximum receives moved to the DLQ for a human
+      continue;
+    }
+    const group = groups.get(decoded.key);
+    if (group) group.push(decoded);
+    else groups.set(decoded.key, [decoded]);
+  }
+  // Distinct events run concurrently; copies of one event inside the batch are handled once.
+  const results = await Promise.all([...groups.values()].map((group) => processEvent(group, deps)));
+  for (const failed of results) failures.push(...failed);
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+function numberAttribute(record: SQSRecord, name: string): number | undefined {
+  const value = record.messageAttributes?.[name]?.stringValue;
+  return value !== undefined && /^[0-9]+$/.test(value) ? Number(value) : undefined;
+}
+
+function decode(record: SQSRecord, logger: Logger): DecodedRecord | undefined {
+  const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || undefined;
+  const fail = (problem: string): undefined => {
+    logger.error('invalid queue message', { messageId: record.messageId, problem, receiveCount }, { EventInvalid: 1 });
+    return undefined;
+  };
+  const encoding = record.messageAttributes?.[ATTRIBUTES.bodyEncoding]?.stringValue;
+  const raw = encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body ?? '', 'utf8');
+  const parsed = parseEnvelope(raw);
+  if (!parsed.ok) return fail(`${parsed.reason}${parsed.field ? ` (${parsed.field})` : ''}`);
+  let key: string;
+  try {
+    key = dedupeKey(parsed.text);
+  } catch {
+    return fail('not_json');
+  }
+  return {
+    record,
+    event: JSON.parse(parsed.text) as CrispEvent,
+    key,
+    deliveryAttempt: numberAttribute(record, ATTRIBUTES.deliveryAttempt),
+    deliveryAttemptLimit: numberAttribute(record, ATTRIBUTES.deliveryAttemptLimit),
+    receiveCount,
+  };
+}
+
+/** Processes one event (every copy of it in the batch); returns the message ids to retry. */
+async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promise<string[]> {
+  const [first] = copies as [DecodedRecord, ...DecodedRecord[]];
+  const { event, key } = first;
+  const about = (copy: DecodedRecord) => ({
+    event: event.event,
+    website_id: event.website_id,
+    dedupeKey: key,
+    attempt: copy.deliveryAttempt,
+    attemptLimit: copy.deliveryAttemptLimit,
+    receiveCount: copy.receiveCount,
+    messageId: copy.record.messageId,
+  });
+  const log = deps.logger.child({ event: event.event, website_id: event.website_id, dedupeKey: key });
+  const retryAll = (message: string, fields: Record<string, unknown>, reason: string, level: 'info' | 'warn' | 'error' = 'warn'): string[] => {
+    for (const copy of copies) {
+      const last = deps.maxReceiveCount !== undefined && (copy.receiveCount ?? 0) >= deps.maxReceiveCount;
+      deps.logger[level](message, { ...about(copy), ...fields, willRetry: !last, deadLetter: last }, { EventRetried: 1 }, { reason });
+    }
+    return copies.map((copy) => copy.record.messageId);
+  };
+  const processed = (copy: DecodedRecord, duplicate: boolean, fields: Record<string, unknown> = {}) =>
+    deps.logger.info('crisp event processed', { ...about(copy), duplicate, ...fields }, duplicate ? { EventDuplicate: 1 } : { EventProcessed: 1 });
+
+  const now = deps.now();
+  const owner = deps.newOwner();
+  let outcome;
+  try {
+    outcome = await deps.store.claim({
+      key,
+      owner,
+      now,
+      leaseExpiresAt: leaseExpiry(now, deps.remainingTimeMs()),
+      expiresAt: recordExpiry(now, deps.ttlHours),
+      details: {
+        event: event.event,
+        websiteId: event.website_id,
+        messageId: first.record.messageId,
+        receiveCount: first.receiveCount,
+        deliveryAttempt: first.deliveryAttempt,
+        deliveryAttemptLimit: first.deliveryAttemptLimit,
+      },
+    });
+  } catch (error) {
+    return retryAll('crisp event not processed: dedupe store unavailable', { error }, 'store_unavailable', 'error');
+  }
+
+  if (outcome === 'completed') {
+    for (const copy of copies) processed(copy, true);
+    return [];
+  }
+  if (outcome === 'in_progress') {
+    return retryAll('crisp event in progress elsewhere, retrying later', {}, 'in_progress', 'info');
+  }
+
+  // Ours: run the handler.
+  const handler = handlerFor(deps.handlers, event.event);
+  const context: HandlerContext = {
+    logger: log.child({ messageId: first.record.messageId }),
+    dedupeKey: key,
+    deliveryAttempt: first.deliveryAttempt,
+    receiveCount: first.receiveCount,
+    remainingTimeMs: deps.remainingTimeMs,
+  };
+  try {
+    if (handler) await handler(event as CrispEvent<never>, context);
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    try {
+      await deps.store.release(key, owner, { now: deps.now(), error: message });
+    } catch (releaseError) {
+      log.warn('could not release the claim; it frees itself when its lease ends', { error: releaseError });
+    }
+    deps.logger.error('crisp event failed', { ...about(first), error }, { EventFailed: 1 });
+    return retryAll('crisp event will be retried', {}, 'handler_failed');
+  }
+
+  try {
+    const completed = await deps.store.complete(key, owner, { now: deps.now(), expiresAt: recordExpiry(deps.now(), deps.ttlHours) });
+    if (!completed) log.warn('claim lost before completion (the run outlived its lease); the event may run again');
+  } catch (error) {
+    // The handler ran: acknowledge rather than run it again. The record frees itself when its lease ends.
+    log.error('could not mark the event done; a redelivery after the lease may run it again', { error });
+  }
+  copies.forEach((copy, index) => processed(copy, index > 0, handler ? {} : { handler: 'none' }));
+  if (!handler) log.info('no handler for this event namespace', {}, { EventUnhandled: 1 });
+  return [];
+}
