@@ -11,6 +11,7 @@
  * Every comparison is constant-time.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { isPlaceholder } from '../placeholder';
 
 /** The current secret, and during a rotation the one before it. */
 export interface SecretPair {
@@ -126,7 +127,10 @@ export function checkFreshness(timestampMs: number, nowMs: number, maxAgeSeconds
  */
 export function parseSecretPair(value: string): SecretPair {
   const trimmed = value.trim();
-  if (!trimmed.startsWith('{')) return { current: trimmed };
+  if (!trimmed.startsWith('{')) {
+    if (!trimmed) throw new Error('the secret is empty');
+    return { current: trimmed };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(trimmed);
@@ -135,8 +139,13 @@ export function parseSecretPair(value: string): SecretPair {
   }
   const { current, previous } = (parsed ?? {}) as Record<string, unknown>;
   if (typeof current !== 'string' || current.trim() === '') throw new Error('the secret JSON has no non-empty "current" string');
-  if (previous !== undefined && (typeof previous !== 'string' || previous.trim() === '')) {
+  if (previous !== undefined && previous !== null && (typeof previous !== 'string' || previous.trim() === '')) {
     throw new Error('the secret JSON has a "previous" that is not a non-empty string');
   }
-  return { current: current.trim(), previous: typeof previous === 'string' ? previous.trim() : undefined };
+  const pair = { current: current.trim(), previous: typeof previous === 'string' ? previous.trim() : undefined };
+  // The placeholder text is public: it must never work as a key, not even as "previous".
+  if (isPlaceholder(pair.current) || (pair.previous !== undefined && isPlaceholder(pair.previous))) {
+    throw new Error('the secret JSON still holds the placeholder');
+  }
+  return pair;
 }
