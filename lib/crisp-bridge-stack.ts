@@ -50,6 +50,7 @@ export class CrispBridgeStack extends Stack {
       });
     }
     new CfnOutput(this, 'HookQueueUrl', { description: 'SQS queue of accepted hooks', value: this.bridge.hookQueue.queue.queueUrl });
+    new CfnOutput(this, 'DedupeTableName', { description: 'DynamoDB table of processed events (dedupe records)', value: this.bridge.dedupeTable.table.tableName });
     new CfnOutput(this, 'HookDeadLetterQueueUrl', {
       description: 'SQS dead-letter queue: hooks whose processing kept failing',
       value: this.bridge.hookQueue.deadLetterQueue.queueUrl,

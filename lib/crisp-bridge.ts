@@ -1,8 +1,10 @@
-import { Annotations } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type CrispBridgeConfig, validateConfig } from './config';
 import { BridgeApi } from './constructs/bridge-api';
+import { DedupeTable } from './constructs/dedupe-table';
+import { DEFAULT_CONSUMER_TIMEOUT, EventConsumer } from './constructs/event-consumer';
 import { HookQueue } from './constructs/hook-queue';
 import { HookReceiver, PLUGIN_HOOK_ROUTE, WEBSITE_HOOK_ROUTE } from './constructs/hook-receiver';
 import { TICKET_CENTER_ROUTE, TicketCenterSigner } from './constructs/ticket-center-signer';
@@ -35,6 +37,8 @@ export class CrispBridge extends Construct {
   readonly ticketCenter: TicketCenterSigner;
   readonly hookQueue: HookQueue;
   readonly hookReceiver: HookReceiver;
+  readonly dedupeTable: DedupeTable;
+  readonly consumer: EventConsumer;
   /** Full URL of `GET /ticket-center/url`. */
   readonly ticketCenterUrlEndpoint: string;
   /** Full URL to paste into Crisp for Plugin Hooks. */
@@ -65,7 +69,8 @@ export class CrispBridge extends Construct {
     const base = this.api.url.replace(/\/$/, '');
     this.ticketCenterUrlEndpoint = `${base}${TICKET_CENTER_ROUTE}`;
 
-    this.hookQueue = new HookQueue(this, 'HookQueue');
+    // Visibility timeout six times the consumer's timeout, as AWS recommends for SQS sources.
+    this.hookQueue = new HookQueue(this, 'HookQueue', { visibilityTimeout: Duration.seconds(6 * DEFAULT_CONSUMER_TIMEOUT.toSeconds()) });
     this.hookReceiver = new HookReceiver(this, 'HookReceiver', {
       api: this.api,
       queue: this.hookQueue.queue,
@@ -75,6 +80,15 @@ export class CrispBridge extends Construct {
       hookMaxAgeSeconds: props.hookMaxAgeSeconds,
       hookEvents: props.hookEvents,
       hookWebsiteIds: props.hookWebsiteIds,
+      logRetention: props.logRetention,
+    });
+    this.dedupeTable = new DedupeTable(this, 'DedupeTable');
+    this.consumer = new EventConsumer(this, 'Consumer', {
+      queue: this.hookQueue.queue,
+      maxReceiveCount: this.hookQueue.maxReceiveCount,
+      table: this.dedupeTable.table,
+      dedupeTtlHours: props.dedupeTtlHours,
+      timeout: DEFAULT_CONSUMER_TIMEOUT,
       logRetention: props.logRetention,
     });
     this.pluginHookUrl = `${base}${PLUGIN_HOOK_ROUTE}`;
