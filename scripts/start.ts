@@ -8,7 +8,8 @@ import { startLocalStack } from './local/stack';
 const HELP = `Usage: npm start [-- --port <port>]
 
 Runs crisp-bridge locally: the same routes and function code as the deployed stack, with
-Secrets Manager and SQS emulated in-process and a local dev identity issuer.
+Secrets Manager, SQS and DynamoDB emulated in-process, a local dev identity issuer, and the
+consumer fed from the queue like Lambda's event source mapping.
 
 Routes:
   GET  /ticket-center/url          Authorization: Bearer <token from npm run token>
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({
     port,
     ...dev.values,
+    consumer: true,
     allowedOrigins: (process.env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     log: (line) => process.stdout.write(JSON.stringify({ timestamp: new Date().toISOString(), ...line }) + '\n'),
   });
@@ -57,10 +59,11 @@ async function main(): Promise<void> {
     show('Hook signing secret', 'hookSecret'),
     show('Website Hook key', 'websiteHookKey'),
     `  Hook queue            ${stack.sqs.queueUrl} (dead letters: ${stack.sqs.deadLetterQueueUrl})`,
+    `  Dedupe table          ${stack.dynamodb.tableName}; consumer polling the queue`,
     '',
     '  Try:',
     `    curl -s -H "Authorization: Bearer $(npm -s run token -- --email you@example.com)" ${stack.url}/ticket-center/url`,
-    '    npm run hook -- message:send',
+    '    npm run hook -- message:send --times 3     (one "crisp event processed" line, two duplicates)',
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');

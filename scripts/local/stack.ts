@@ -10,7 +10,9 @@ import type { KeyObject } from 'node:crypto';
 import { type HttpHandler, type LocalRoute, startLocalApi } from './api-gateway';
 import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey } from './dev-issuer';
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
+import { type DynamoDbEmulator, startDynamoDbEmulator } from './emulators/dynamodb';
 import { type SqsEmulator, startSqsEmulator } from './emulators/sqs';
+import { type Poller, type SqsHandler, startPoller } from './sqs-poller';
 
 export interface LocalStackOptions {
   /** Default 0 (any free port). */
@@ -26,6 +28,15 @@ export interface LocalStackOptions {
   websiteHookKey?: string;
   /** Serve `POST /hooks/crisp/website`. Default true. */
   websiteHooks?: boolean;
+  /**
+   * Run the consumer: poll the hook queue and feed the consumer handler, like Lambda's event
+   * source mapping. Off by default here (tests of the receiver inspect the queue); `npm start` turns it on.
+   */
+  consumer?: boolean;
+  /** The hook queue's visibility timeout, in seconds: how soon a failed event is retried. Default 5. */
+  visibilityTimeoutSeconds?: number;
+  /** Receives before a message moves to the dead-letter queue. Default 5. */
+  maxReceiveCount?: number;
   /** Extra environment for the functions (e.g. `HOOK_MAX_AGE_SECONDS`, `HOOK_EVENTS`). */
   functionEnv?: Record<string, string>;
   /** CORS origins. Default none. */
@@ -44,6 +55,7 @@ export interface LocalStack {
   readonly websiteHookKey: string;
   readonly secretsManager: SecretsManagerEmulator;
   readonly sqs: SqsEmulator;
+  readonly dynamodb: DynamoDbEmulator;
   /** Secret names in the emulator, by purpose. */
   readonly secretNames: typeof LOCAL_SECRET_NAMES;
   /** A token the local stack accepts. */
@@ -69,7 +81,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [LOCAL_SECRET_NAMES.hook]: hookSecret,
     [LOCAL_SECRET_NAMES.websiteHookKey]: websiteHookKey,
   });
-  const sqs = await startSqsEmulator();
+  const maxReceiveCount = options.maxReceiveCount ?? 5;
+  const sqs = await startSqsEmulator({ visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 5, maxReceiveCount });
+  const dynamodb = await startDynamoDbEmulator();
 
   // What the CDK constructs give the deployed functions, pointed at the emulators.
   Object.assign(process.env, {
@@ -78,11 +92,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     CRISP_WEBSITE_ID: websiteId,
     TICKET_CENTER_SECRET_ID: secretsManager.arnOf(LOCAL_SECRET_NAMES.ticketCenter),
     HOOK_QUEUE_URL: sqs.queueUrl,
     HOOK_SECRET_ID: secretsManager.arnOf(LOCAL_SECRET_NAMES.hook),
     WEBSITE_HOOK_KEY_ID: websiteHooks ? secretsManager.arnOf(LOCAL_SECRET_NAMES.websiteHookKey) : '',
+    DEDUPE_TABLE_NAME: dynamodb.tableName,
+    MAX_RECEIVE_COUNT: String(maxReceiveCount),
     ...options.functionEnv,
   });
   delete process.env.AWS_PROFILE;
@@ -112,6 +129,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log: options.log,
   });
 
+  let poller: Poller | undefined;
+  if (options.consumer) {
+    poller = startPoller({
+      client: sqs.client,
+      queueUrl: sqs.queueUrl,
+      queueArn: sqs.queueArn,
+      load: async () => (await import('../../functions/consumer/handler')).handler as SqsHandler,
+      log: options.log,
+    });
+  }
+
   return {
     url: api.url,
     websiteId,
@@ -120,11 +148,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     websiteHookKey,
     secretsManager,
     sqs,
+    dynamodb,
     secretNames: LOCAL_SECRET_NAMES,
     issueToken: (tokenOptions) => issueDevToken(key, tokenOptions),
     close: async () => {
       await api.close();
+      await poller?.stop();
       await sqs.close();
+      await dynamodb.close();
       await secretsManager.close();
     },
   };

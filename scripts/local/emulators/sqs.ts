@@ -17,6 +17,7 @@ export interface SqsEmulator {
   /** `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL_SQS`. */
   readonly endpoint: string;
   readonly queueUrl: string;
+  readonly queueArn: string;
   readonly deadLetterQueueUrl: string;
   /** A client pointed at the emulator, for inspecting the queues. */
   readonly client: SQSClient;
@@ -48,9 +49,11 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
       },
     }),
   );
+  const queueArn = (await client.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
   return {
     endpoint,
     queueUrl: queue.QueueUrl!,
+    queueArn: queueArn!,
     deadLetterQueueUrl: dlq.QueueUrl!,
     client,
     close: async () => {

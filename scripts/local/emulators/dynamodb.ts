@@ -1,0 +1,53 @@
+/**
+ * DynamoDB for the local stack and the tests: dynalite (in-process, in memory), with the dedupe
+ * table created as the CDK construct creates it (key `pk`). dynalite has no TTL deletion; the
+ * consumer treats an expired record as absent anyway, as it must on AWS where TTL lags.
+ */
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import type { AddressInfo } from 'node:net';
+
+export interface DynamoDbEmulator {
+  /** `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL_DYNAMODB`. */
+  readonly endpoint: string;
+  readonly tableName: string;
+  /** A client pointed at the emulator, for inspecting the table. */
+  readonly client: DynamoDBClient;
+  /** Stops answering (connections refused) until `resume()`, to test an outage. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startDynamoDbEmulator(options: { port?: number; tableName?: string } = {}): Promise<DynamoDbEmulator> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const tableName = options.tableName ?? 'crisp-bridge-dedupe';
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+  const stopListening = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return {
+    endpoint,
+    tableName,
+    client,
+    pause: stopListening,
+    resume: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    close: async () => {
+      client.destroy();
+      if (server.listening) await stopListening();
+    },
+  };
+}
