@@ -16,7 +16,8 @@ Options:
   --secret <secret>    Plugin Hook signing secret (default: CRISP_HOOK_SECRET, else the local dev secret)
   --website            send as a Website Hook (unsigned; key in the URL) to /hooks/crisp/website
   --key <key>          Website Hook key (default: CRISP_WEBSITE_HOOK_KEY, else the local dev key)
-  --website-id <id>    website_id in the envelope (default: CRISP_WEBSITE_ID, else the local dev one)
+  --website-id <id>    website_id in the envelope (default: CRISP_WEBSITE_ID, else the local dev one;
+                       required with a remote --url)
   --attempt <n>        X-Delivery-Attempt-Count of the first delivery (default 1)
   --limit <n>          X-Delivery-Attempt-Limit (default 3)
   --times <n>          deliver the same event n times (redeliveries: attempt, attempt+1, ...; default 1)
@@ -61,16 +62,17 @@ async function main(): Promise<number> {
   const times = positive('times', values.times, 1);
 
   const local = values.url === undefined;
-  // The local stack's dev values, unless given: only for the local stack.
-  const dev = local || !values.secret || !values['website-id'] ? loadDevValues().values : undefined;
-  const websiteId = values['website-id'] ?? process.env.CRISP_WEBSITE_ID ?? dev!.websiteId;
+  // The local stack's dev values serve only the local stack; a remote URL needs real ones.
+  const dev = local ? loadDevValues().values : undefined;
+  const websiteId = values['website-id'] ?? process.env.CRISP_WEBSITE_ID ?? dev?.websiteId;
+  if (!websiteId) throw new Error('a remote --url needs --website-id (or CRISP_WEBSITE_ID): the Crisp website the sample event claims to come from');
   const body = sampleHookBody(event, { websiteId });
   const timestamp = String(JSON.parse(body).timestamp);
 
   let url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? '3000'}/hooks/crisp${values.website ? '/website' : ''}`;
   let secret: string | undefined;
   if (values.website) {
-    const key = values.key ?? process.env.CRISP_WEBSITE_HOOK_KEY ?? (local ? dev!.websiteHookKey : undefined);
+    const key = values.key ?? process.env.CRISP_WEBSITE_HOOK_KEY ?? dev?.websiteHookKey;
     const target = new URL(url);
     if (!target.searchParams.has('key')) {
       if (!key) throw new Error('--website to a remote URL needs --key (or a URL with ?key=)');
@@ -78,7 +80,7 @@ async function main(): Promise<number> {
     }
     url = target.toString();
   } else {
-    secret = values.secret ?? process.env.CRISP_HOOK_SECRET ?? (local ? dev!.hookSecret : undefined);
+    secret = values.secret ?? process.env.CRISP_HOOK_SECRET ?? dev?.hookSecret;
     if (!secret) throw new Error('a remote --url needs --secret (or CRISP_HOOK_SECRET): the signing secret set in the deployed stack');
   }
 

@@ -111,7 +111,12 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
     const keys = await deps.websiteKey.get(logger);
     if (!keys.ok) return unavailable('secret_unavailable', 'The Website Hook key is not configured or cannot be read; retry later.');
     const given = new URLSearchParams(request.rawQueryString ?? '').get('key') ?? undefined;
-    const check = verifyWebsiteHookKey(given, keys.value);
+    let check = verifyWebsiteHookKey(given, keys.value);
+    if (!check.ok && check.reason === 'key_mismatch') {
+      // As for signatures: the key may just have been changed (re-read at most every 30 s).
+      const fresh = await deps.websiteKey.refresh(MISMATCH_REFRESH_MS, logger);
+      if (fresh.ok && fresh.value !== keys.value) check = verifyWebsiteHookKey(given, fresh.value);
+    }
     if (!check.ok) return reject(401, check.reason, check.reason === 'key_missing' ? 'The hook URL has no key.' : 'The hook URL key is wrong.');
     authenticatedWith = { secret: check.secret };
   }
