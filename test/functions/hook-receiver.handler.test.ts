@@ -718,6 +718,32 @@ describe('POST /hooks/crisp/website?key=... (Website Hooks)', () => {
     await expectRejected(await handler(websiteHook(compact(), `${WEBSITE_KEY}x`), lambdaContext()), 401, 'key_mismatch');
   });
 
+  it('a changed key is picked up on the first mismatch once the cached key is 30 s old', async () => {
+    const name = `website-key-${randomUUID().slice(0, 8)}`;
+    const keyA = 'website-key-A-7b1f';
+    const keyB = 'website-key-B-2c9e';
+    sensitive.add(keyA).add(keyB);
+    sm.put(name, keyA);
+    jest.useFakeTimers({
+      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      now: Date.now(),
+    });
+    try {
+      const handler = coldStart({ WEBSITE_HOOK_KEY_ID: sm.arnOf(name) });
+      const reads = () => sm.calls.filter((call) => call.secretId === sm.arnOf(name)).length;
+      expect((await handler(websiteHook(compact(), keyA), lambdaContext())).statusCode).toBe(200);
+      sm.put(name, keyB);
+      jest.setSystemTime(Date.now() + 10_000);
+      await expectRejected(await handler(websiteHook(compact(), keyB), lambdaContext()), 401, 'key_mismatch');
+      expect(reads()).toBe(1);
+      jest.setSystemTime(Date.now() + 21_000);
+      expect((await handler(websiteHook(compact(), keyB), lambdaContext())).statusCode).toBe(200);
+      expect(reads()).toBe(2);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('no key: 401 key_missing', async () => {
     const handler = warmHandler();
     await expectRejected(await handler(websiteHook(compact(), undefined), lambdaContext()), 401, 'key_missing');
