@@ -10,13 +10,14 @@
 import { createHash } from 'node:crypto';
 import { canonicalMembers } from './canonical-json';
 
-/** Envelope members the key is made of: everything Crisp sends about the event itself. */
-export const DEDUPE_KEY_FIELDS = ['website_id', 'event', 'timestamp', 'data'] as const;
+/** Envelope members the key is made of (everything Crisp sends about the event itself), in sorted order. */
+export const DEDUPE_KEY_FIELDS = ['data', 'event', 'timestamp', 'website_id'] as const;
 
 /**
- * `v1:` + SHA-256 (hex) of the canonical JSON of `{website_id, event, timestamp, data}`.
- * Canonical: keys sorted, whitespace and string escapes normalised, number literals kept (see
- * `canonical-json.ts`), so the same event serialised differently on a retry gets the same key.
+ * `v1:` + SHA-256 (hex) of the canonical JSON of `{data, event, timestamp, website_id}`.
+ * Canonical: keys sorted at every level, whitespace and string escapes normalised, number
+ * literals kept (see `canonical-json.ts`), so the same event serialised differently on a retry
+ * gets the same key. For example `{"data":{"a":1},"event":"message:send","timestamp":1,"website_id":"w"}`.
  * Other top-level members are left out, in case Crisp ever adds per-delivery ones.
  * Throws `SyntaxError` if the body is not a JSON object.
  */

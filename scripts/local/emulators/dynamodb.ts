@@ -13,7 +13,7 @@ export interface DynamoDbEmulator {
   readonly tableName: string;
   /** A client pointed at the emulator, for inspecting the table. */
   readonly client: DynamoDBClient;
-  /** Stops answering (connections refused) until `resume()`, to test an outage. */
+  /** Stops answering (every connection cut) until `resume()`, to test an outage; data is kept. */
   pause(): Promise<void>;
   resume(): Promise<void>;
   close(): Promise<void>;
@@ -34,20 +34,29 @@ export async function startDynamoDbEmulator(options: { port?: number; tableName?
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
-  const stopListening = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
+  // dynalite's close() drops its in-memory database, so an outage is emulated by keeping the
+  // server up and cutting every connection while paused.
+  let paused = false;
+  server.on('connection', (socket) => {
+    if (paused) socket.destroy();
+  });
   return {
     endpoint,
     tableName,
     client,
-    pause: stopListening,
-    resume: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    pause: async () => {
+      paused = true;
+      server.closeAllConnections();
+    },
+    resume: async () => {
+      paused = false;
+    },
     close: async () => {
       client.destroy();
-      if (server.listening) await stopListening();
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
     },
   };
 }
