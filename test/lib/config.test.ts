@@ -13,6 +13,9 @@ const reader =
   (key: string): unknown =>
     context[key];
 
+const OTHER_WEBSITE_ID = '8c842203-7ed8-4e29-a608-7cf78a7d2fcc';
+const HOOK_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:crisp/hook-AbCdEf';
+
 const VALID_CONTEXT: Record<string, unknown> = {
   websiteId: WEBSITE_ID,
   jwtIssuer: 'https://issuer.example.com/',
@@ -98,7 +101,70 @@ describe('configFromContext', () => {
       lowercaseEmail: undefined,
       allowedOrigins: undefined,
       ticketCenterSecretArn: undefined,
+      hookSecretArn: undefined,
+      websiteHooks: undefined,
+      dedupeTtlHours: undefined,
+      hookMaxAgeSeconds: undefined,
+      hookEvents: undefined,
+      hookWebsiteIds: undefined,
     });
+    // toEqual ignores undefined properties: check each optional key really is unset.
+    for (const [key, value] of Object.entries(config)) {
+      if (!['websiteId', 'jwtIssuer', 'jwtAudience'].includes(key)) expect([key, value]).toEqual([key, undefined]);
+    }
+  });
+
+  it('parses the hook keys given with -c (boolean, integers, comma-separated lists, ARN)', () => {
+    const config = configFromContext(
+      reader({
+        ...VALID_CONTEXT,
+        websiteHooks: 'true',
+        dedupeTtlHours: '24',
+        hookMaxAgeSeconds: '900',
+        hookEvents: 'message:send, session:*',
+        hookWebsiteIds: `${WEBSITE_ID}, ${OTHER_WEBSITE_ID}`,
+        hookSecretArn: HOOK_SECRET_ARN,
+      }),
+    );
+    expect(config.websiteHooks).toBe(true);
+    expect(config.dedupeTtlHours).toBe(24);
+    expect(config.hookMaxAgeSeconds).toBe(900);
+    expect(config.hookEvents).toEqual(['message:send', 'session:*']);
+    expect(config.hookWebsiteIds).toEqual([WEBSITE_ID, OTHER_WEBSITE_ID]);
+    expect(config.hookSecretArn).toBe(HOOK_SECRET_ARN);
+  });
+
+  it('parses the native values of cdk.json for the hook keys', () => {
+    const config = configFromContext(
+      reader({ ...VALID_CONTEXT, websiteHooks: false, dedupeTtlHours: 48, hookMaxAgeSeconds: 120, hookEvents: ['message:*'], hookWebsiteIds: [WEBSITE_ID] }),
+    );
+    expect(config.websiteHooks).toBe(false);
+    expect(config.dedupeTtlHours).toBe(48);
+    expect(config.hookMaxAgeSeconds).toBe(120);
+    expect(config.hookEvents).toEqual(['message:*']);
+    expect(config.hookWebsiteIds).toEqual([WEBSITE_ID]);
+  });
+
+  it.each(['1.5', 'abc', 1.5])('refuses a dedupeTtlHours that is not a whole number (%j), naming it', (value) => {
+    const error = configError(() => configFromContext(reader({ ...VALID_CONTEXT, dedupeTtlHours: value })));
+    expect(error.key).toBe('dedupeTtlHours');
+    expect(error.message).toContain('dedupeTtlHours');
+  });
+
+  it.each(['60.5', '10m'])('refuses a hookMaxAgeSeconds that is not a whole number (%j), naming it', (value) => {
+    const error = configError(() => configFromContext(reader({ ...VALID_CONTEXT, hookMaxAgeSeconds: value })));
+    expect(error.key).toBe('hookMaxAgeSeconds');
+    expect(error.message).toContain('hookMaxAgeSeconds');
+  });
+
+  it('refuses a websiteHooks that is not true/false ("yes"), naming it', () => {
+    const error = configError(() => configFromContext(reader({ ...VALID_CONTEXT, websiteHooks: 'yes' })));
+    expect(error.key).toBe('websiteHooks');
+  });
+
+  it('validates the hook keys it reads (a freshness window longer than the dedupe lifetime is refused)', () => {
+    const error = configError(() => configFromContext(reader({ ...VALID_CONTEXT, dedupeTtlHours: '1', hookMaxAgeSeconds: '3601' })));
+    expect(error.key).toBe('hookMaxAgeSeconds');
   });
 
   it.each(['requireEmailVerified', 'lowercaseEmail'])('refuses a boolean %s that is not true/false ("yes"), naming it', (key) => {
@@ -207,6 +273,65 @@ describe('validateConfig', () => {
     it('accepts a complete ARN and a partial ARN', () => {
       expect(() => validateConfig({ ...VALID, ticketCenterSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:crisp/tc-AbCdEf' })).not.toThrow();
       expect(() => validateConfig({ ...VALID, ticketCenterSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:crisp/tc' })).not.toThrow();
+    });
+  });
+
+  describe('dedupeTtlHours and hookMaxAgeSeconds', () => {
+    it('accepts the defaults, and a window equal to the dedupe lifetime', () => {
+      expect(() => validateConfig({ ...VALID, dedupeTtlHours: undefined, hookMaxAgeSeconds: undefined })).not.toThrow();
+      expect(() => validateConfig({ ...VALID, dedupeTtlHours: 1, hookMaxAgeSeconds: 3600 })).not.toThrow();
+      expect(() => validateConfig({ ...VALID, dedupeTtlHours: 8760, hookMaxAgeSeconds: 60 })).not.toThrow();
+    });
+
+    it('refuses a freshness window longer than the dedupe lifetime, naming both keys', () => {
+      const error = expectRefused({ ...VALID, dedupeTtlHours: 1, hookMaxAgeSeconds: 3601 }, 'hookMaxAgeSeconds');
+      expect(error.message).toContain('dedupeTtlHours');
+    });
+
+    it('measures the window against the default dedupe lifetime (168 h) when dedupeTtlHours is unset', () => {
+      expectRefused({ ...VALID, hookMaxAgeSeconds: 168 * 3600 + 1 }, 'hookMaxAgeSeconds');
+      expect(() => validateConfig({ ...VALID, hookMaxAgeSeconds: 168 * 3600 })).not.toThrow();
+    });
+
+    it.each([59, 0, -1, 60.5])('refuses hookMaxAgeSeconds %p (under 60 s or not whole)', (hookMaxAgeSeconds) => {
+      expectRefused({ ...VALID, hookMaxAgeSeconds }, 'hookMaxAgeSeconds');
+    });
+
+    it.each([0, -1, 8761, 1.5])('refuses dedupeTtlHours %p (not a whole number between 1 and 8760)', (dedupeTtlHours) => {
+      expectRefused({ ...VALID, dedupeTtlHours, hookMaxAgeSeconds: 60 }, 'dedupeTtlHours');
+    });
+  });
+
+  describe('hookEvents', () => {
+    it.each(['message send', 'Message:Send!', '', 'message:', ':send', 'message:*:send', '**'])('refuses %j, naming the key', (event) => {
+      expectRefused({ ...VALID, hookEvents: ['message:send', event] }, 'hookEvents');
+    });
+
+    it.each(['*', 'message:*', 'message:send', 'people:profile:created', 'session:set_email'])('accepts %j', (event) => {
+      expect(() => validateConfig({ ...VALID, hookEvents: [event] })).not.toThrow();
+    });
+  });
+
+  describe('hookWebsiteIds', () => {
+    it('refuses an entry that is not a UUID', () => {
+      expectRefused({ ...VALID, hookWebsiteIds: [WEBSITE_ID, 'my-website'] }, 'hookWebsiteIds');
+    });
+
+    it('accepts UUIDs', () => {
+      expect(() => validateConfig({ ...VALID, hookWebsiteIds: [WEBSITE_ID, OTHER_WEBSITE_ID] })).not.toThrow();
+    });
+  });
+
+  describe('hookSecretArn', () => {
+    it('refuses a malformed ARN', () => {
+      expectRefused({ ...VALID, hookSecretArn: 'crisp/hook' }, 'hookSecretArn');
+      expectRefused({ ...VALID, hookSecretArn: 'arn:aws:ssm:eu-west-1:123456789012:parameter/crisp/hook' }, 'hookSecretArn');
+      expectRefused({ ...VALID, hookSecretArn: 'arn:aws:secretsmanager:eu-west-1:1234:secret:crisp/hook' }, 'hookSecretArn');
+    });
+
+    it('accepts a complete ARN and a partial ARN', () => {
+      expect(() => validateConfig({ ...VALID, hookSecretArn: HOOK_SECRET_ARN })).not.toThrow();
+      expect(() => validateConfig({ ...VALID, hookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:crisp/hook' })).not.toThrow();
     });
   });
 
