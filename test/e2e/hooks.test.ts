@@ -11,6 +11,7 @@ import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-
 import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack';
 import { opensslHmacSha256 } from '../support/openssl';
+import { interceptStdout } from '../support/stdout';
 
 const WEBSITE_ID = '5d1c7a3e-2f4b-4c8d-9e6a-0b1f2a3c4d5e';
 const HOOK_SECRET = 'e2e-hook-signing-secret-41c7f09ab2';
@@ -25,12 +26,7 @@ const gatewayLog: Array<Record<string, unknown>> = [];
 const sensitive = new Set<string>([HOOK_SECRET, WEBSITE_HOOK_KEY, 'My order #1042']);
 
 beforeAll(async () => {
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    stdoutChunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    const callback = rest.find((arg): arg is () => void => typeof arg === 'function');
-    callback?.();
-    return true;
-  }) as typeof process.stdout.write;
+  interceptStdout(stdoutChunks);
   stateDir = mkdtempSync(path.join(tmpdir(), 'crisp-bridge-e2e-hooks-'));
   stack = await startLocalStack({
     port: 0,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { DevTokenOptions } from '../../scripts/local/dev-issuer';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack';
+import { interceptStdout } from '../support/stdout';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const SECRET = 'e2e-ticket-center-secret-5f1c9a7b3d';
@@ -74,12 +75,7 @@ function capturedLines(): string[] {
 }
 
 beforeAll(async () => {
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    stdoutChunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    const callback = rest.find((arg): arg is () => void => typeof arg === 'function');
-    callback?.();
-    return true;
-  }) as typeof process.stdout.write;
+  interceptStdout(stdoutChunks);
   stateDir = mkdtempSync(path.join(tmpdir(), 'crisp-bridge-e2e-'));
   stack = await startLocalStack({ port: 0, stateDir, websiteId: WEBSITE_ID, ticketCenterSecret: SECRET, allowedOrigins: [ORIGIN] });
 });

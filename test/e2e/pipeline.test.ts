@@ -17,6 +17,7 @@ import { dedupeKey } from '../../functions/commons/core/dedupe';
 import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack';
 import { opensslHmacSha256 } from '../support/openssl';
+import { interceptStdout } from '../support/stdout';
 
 const WEBSITE_ID = '9b1f4c2e-6a7d-4e3b-8c5f-1d2e3f4a5b6c';
 const HOOK_SECRET = 'e2e-pipeline-hook-secret-7f3a91c0d4';
@@ -30,12 +31,7 @@ const gatewayLog: Array<Record<string, unknown>> = [];
 let signatureChecked = false;
 
 beforeAll(async () => {
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-    stdoutChunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    const callback = rest.find((arg): arg is () => void => typeof arg === 'function');
-    callback?.();
-    return true;
-  }) as typeof process.stdout.write;
+  interceptStdout(stdoutChunks);
   stateDir = mkdtempSync(path.join(tmpdir(), 'crisp-bridge-e2e-pipeline-'));
   stack = await startLocalStack({
     port: 0,
