@@ -40,6 +40,16 @@ export interface CrispBridgeConfig {
   readonly hookEvents?: string[];
   /** Crisp website IDs to queue hooks from. @default [] (all) */
   readonly hookWebsiteIds?: string[];
+  /** Email address subscribed to the alarms. @default none */
+  readonly alarmEmail?: string;
+  /** Steady-state requests per second on each route (the signed-URL route). @default 50 */
+  readonly throttleRateLimit?: number;
+  /** Burst above that rate. @default 100 */
+  readonly throttleBurstLimit?: number;
+  /** Steady-state requests per second on each hook route. @default 100 */
+  readonly hookThrottleRateLimit?: number;
+  /** Burst above that rate on each hook route. @default 200 */
+  readonly hookThrottleBurstLimit?: number;
 }
 
 export const DEFAULT_DEDUPE_TTL_HOURS = 168;
@@ -126,6 +136,15 @@ export function validateConfig(config: CrispBridgeConfig): void {
   for (const id of config.hookWebsiteIds ?? []) {
     if (!UUID.test(id)) throw invalid('hookWebsiteIds', `"${id}" is not a Crisp website ID (a UUID).`);
   }
+  if (config.alarmEmail !== undefined && !isToken(config.alarmEmail) && !/^[^\s@,;]+@[^\s@,;]+\.[^\s@,;]+$/.test(config.alarmEmail)) {
+    throw invalid('alarmEmail', `"${config.alarmEmail}" is not an email address.`);
+  }
+  for (const key of ['throttleRateLimit', 'throttleBurstLimit', 'hookThrottleRateLimit', 'hookThrottleBurstLimit'] as const) {
+    const value = config[key];
+    if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 10_000)) {
+      throw invalid(key, `expected a whole number of requests between 1 and 10000, got ${value}.`);
+    }
+  }
 }
 
 const EVENT_PATTERN = /^(\*|[a-z0-9_]+(:[a-z0-9_]+)*(:\*)?)$/;
@@ -187,6 +206,11 @@ export function configFromContext(read: ContextReader): CrispBridgeConfig {
     hookMaxAgeSeconds: integerValue(read, 'hookMaxAgeSeconds'),
     hookEvents: listValue(read, 'hookEvents'),
     hookWebsiteIds: listValue(read, 'hookWebsiteIds'),
+    alarmEmail: stringValue(read, 'alarmEmail'),
+    throttleRateLimit: integerValue(read, 'throttleRateLimit'),
+    throttleBurstLimit: integerValue(read, 'throttleBurstLimit'),
+    hookThrottleRateLimit: integerValue(read, 'hookThrottleRateLimit'),
+    hookThrottleBurstLimit: integerValue(read, 'hookThrottleBurstLimit'),
   };
   validateConfig(config);
   return config;

@@ -51,6 +51,15 @@ export class CrispBridgeStack extends Stack {
     }
     new CfnOutput(this, 'HookQueueUrl', { description: 'SQS queue of accepted hooks', value: this.bridge.hookQueue.queue.queueUrl });
     new CfnOutput(this, 'DedupeTableName', { description: 'DynamoDB table of processed events (dedupe records)', value: this.bridge.dedupeTable.table.tableName });
+    const monitoring = this.bridge.monitoring;
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic of the crisp-bridge alarms: subscribe email, chat or paging here',
+      value: monitoring.topic.topicArn,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'The crisp-bridge CloudWatch dashboard',
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${monitoring.dashboard.dashboardName}`,
+    });
     new CfnOutput(this, 'HookDeadLetterQueueUrl', {
       description: 'SQS dead-letter queue: hooks whose processing kept failing',
       value: this.bridge.hookQueue.deadLetterQueue.queueUrl,

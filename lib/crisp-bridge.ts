@@ -7,19 +7,10 @@ import { DedupeTable } from './constructs/dedupe-table';
 import { DEFAULT_CONSUMER_TIMEOUT, EventConsumer } from './constructs/event-consumer';
 import { HookQueue } from './constructs/hook-queue';
 import { HookReceiver, PLUGIN_HOOK_ROUTE, WEBSITE_HOOK_ROUTE } from './constructs/hook-receiver';
+import { BridgeMonitoring } from './constructs/monitoring';
 import { TICKET_CENTER_ROUTE, TicketCenterSigner } from './constructs/ticket-center-signer';
 
 export interface CrispBridgeProps extends CrispBridgeConfig {
-  /**
-   * Steady-state requests per second allowed on each route.
-   * @default 50
-   */
-  readonly throttleRateLimit?: number;
-  /**
-   * Burst allowed above the steady rate.
-   * @default 100
-   */
-  readonly throttleBurstLimit?: number;
   /**
    * How long function logs are kept.
    * @default RetentionDays.ONE_MONTH
@@ -39,6 +30,7 @@ export class CrispBridge extends Construct {
   readonly hookReceiver: HookReceiver;
   readonly dedupeTable: DedupeTable;
   readonly consumer: EventConsumer;
+  readonly monitoring: BridgeMonitoring;
   /** Full URL of `GET /ticket-center/url`. */
   readonly ticketCenterUrlEndpoint: string;
   /** Full URL to paste into Crisp for Plugin Hooks. */
@@ -80,6 +72,8 @@ export class CrispBridge extends Construct {
       hookMaxAgeSeconds: props.hookMaxAgeSeconds,
       hookEvents: props.hookEvents,
       hookWebsiteIds: props.hookWebsiteIds,
+      throttleRateLimit: props.hookThrottleRateLimit,
+      throttleBurstLimit: props.hookThrottleBurstLimit,
       logRetention: props.logRetention,
     });
     this.dedupeTable = new DedupeTable(this, 'DedupeTable');
@@ -90,6 +84,15 @@ export class CrispBridge extends Construct {
       dedupeTtlHours: props.dedupeTtlHours,
       timeout: DEFAULT_CONSUMER_TIMEOUT,
       logRetention: props.logRetention,
+    });
+    this.monitoring = new BridgeMonitoring(this, 'Monitoring', {
+      httpApi: this.api.httpApi,
+      signer: this.ticketCenter.function,
+      receiver: this.hookReceiver.function,
+      consumer: this.consumer.function,
+      queue: this.hookQueue.queue,
+      deadLetterQueue: this.hookQueue.deadLetterQueue,
+      alarmEmail: props.alarmEmail,
     });
     this.pluginHookUrl = `${base}${PLUGIN_HOOK_ROUTE}`;
     this.websiteHookUrl = props.websiteHooks ? `${base}${WEBSITE_HOOK_ROUTE}` : undefined;

@@ -74,7 +74,9 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
   const base = { kind: request.kind, attempt: delivery.attempt, attemptLimit: delivery.attemptLimit };
 
   const reject = (status: number, reason: string, message: string, fields: Record<string, unknown> = {}): HookResponse => {
-    logger.info('hook rejected', { ...base, status, reason, ...fields }, { HookRejected: 1 }, { reason });
+    // Stale hooks also get a metric of their own: genuine retries refused by the freshness window show there.
+    const metrics = reason === 'stale_timestamp' ? { HookRejected: 1, HookStale: 1 } : { HookRejected: 1 };
+    logger.info('hook rejected', { ...base, status, reason, ...fields }, metrics, { reason });
     return { status, body: { error: { code: reason, message } } };
   };
   const unavailable = (code: string, message: string, fields: Record<string, unknown> = {}): HookResponse => {

@@ -1,4 +1,5 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, ApplicationLogLevel, LoggingFormat, Runtime, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -43,9 +44,10 @@ export interface BridgeFunctionProps {
 
 /**
  * A crisp-bridge Lambda function with the project's defaults set once: Node.js 24 on arm64,
- * bundled by esbuild (no Docker), Lambda's JSON log format, a log group with a retention.
- * `readSecret()` passes a secret's ARN to the function and grants reading exactly that secret,
- * in one call.
+ * bundled by esbuild (no Docker), Lambda's JSON log format, a log group with a retention, and
+ * a role that may write to that log group only (not AWSLambdaBasicExecutionRole, which allows
+ * every log group). `readSecret()` passes a secret's ARN to the function and grants reading
+ * exactly that secret, in one call.
  */
 export class BridgeFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: BridgeFunctionProps) {
@@ -53,7 +55,19 @@ export class BridgeFunction extends NodejsFunction {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `crisp-bridge ${props.handlerDir}: its log group, and what the construct grants`,
+    });
+    logGroup.grantWrite(role);
+    // cdk-nag names a finding by the resource's logical id, e.g. IAM5[Resource::<FnLogs1234.Arn>:*].
+    const logGroupId = Stack.of(scope).resolve((logGroup.node.defaultChild as CfnResource).logicalId) as string;
+    Validations.of(role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logGroupId}.Arn>:*]`,
+      reason: "The wildcard is the log streams of this function's own log group (Lambda creates one per execution environment).",
+    });
     super(scope, id, {
+      role,
       entry: path.join(PROJECT_ROOT, 'functions', props.handlerDir, 'handler.ts'),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,

@@ -1,4 +1,4 @@
-import { Aws, SecretValue } from 'aws-cdk-lib';
+import { Aws, SecretValue, Validations } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -65,6 +65,14 @@ export class CrispSecret extends Construct implements ReadableSecret {
       });
       this.created = true;
       this.policyResources = [this.secret.secretArn];
+    }
+    if (this.created) {
+      Validations.of(this.secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'Crisp issues this value (or the operator chooses it and pastes it into Crisp): a rotation Lambda cannot change it on both sides. ' +
+          'Rotation is manual and documented (README, Operations); hook secrets accept {"current","previous"} so it loses no hook.',
+      });
     }
     const variable = props.valueVariable ?? 'SECRET_VALUE';
     this.setValueCommand =

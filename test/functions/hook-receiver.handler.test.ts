@@ -547,6 +547,9 @@ describe('POST /hooks/crisp: refusals (nothing queued, never a 5xx)', () => {
     const handler = coldStart({ HOOK_MAX_AGE_SECONDS: '60' });
     const body = compact();
     await expectRejected(await handler(pluginHook(body, { timestamp: String(Date.now() - 90_000) }), lambdaContext()), 401, 'stale_timestamp');
+    const line = logs().find((entry) => entry.message === 'hook rejected');
+    expect(line).toMatchObject({ HookRejected: 1, HookStale: 1, reason: 'stale_timestamp' });
+    expect(JSON.stringify(line!._aws)).toContain('"Name":"HookStale"');
   });
 
   it('a stale timestamp under the default window (one hour): 401 stale_timestamp', async () => {

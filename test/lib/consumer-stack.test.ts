@@ -89,7 +89,9 @@ describe('consumer function', () => {
     const statements = (policies[0]![1] as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[] }> } } }).Properties.PolicyDocument.Statement.map(
       (statement) => ({ ...statement, Action: [statement.Action].flat().sort() }),
     );
+    const logGroupId = template.toJSON().Resources[consumerFunctionId].Properties.LoggingConfig.LogGroup.Ref;
     expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
       {
         Effect: 'Allow',

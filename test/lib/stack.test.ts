@@ -92,13 +92,26 @@ function functionEnv(template: Template, prefix = TICKET_CENTER_FUNCTION): Json 
   return ((functionProps(template, prefix).Environment as Json).Variables ?? {}) as Json;
 }
 
-/** Statements of the IAM policies attached to the function's role. */
+/**
+ * Statements of the IAM policies attached to the function's role, except the one that lets it
+ * write its own logs: that one is checked here to be exactly CreateLogStream + PutLogEvents on
+ * the function's own log group (the role has no AWS managed policy).
+ */
 function functionRoleStatements(template: Template, prefix = TICKET_CENTER_FUNCTION): Json[] {
-  const role = functionProps(template, prefix).Role as { 'Fn::GetAtt': [string, string] };
+  const fn = functionProps(template, prefix);
+  const role = fn.Role as { 'Fn::GetAtt': [string, string] };
   const roleId = role['Fn::GetAtt'][0];
+  expect(((template.toJSON().Resources as Json)[roleId] as Json & { Properties: Json }).Properties.ManagedPolicyArns).toBeUndefined();
   const policies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }));
   expect(policies).toHaveLength(1);
-  return ((policies[0] as Json & { Properties: { PolicyDocument: { Statement: Json[] } } }).Properties.PolicyDocument.Statement);
+  const statements = (policies[0] as Json & { Properties: { PolicyDocument: { Statement: Json[] } } }).Properties.PolicyDocument.Statement;
+  const logGroupId = ((fn.LoggingConfig as Json).LogGroup as { Ref: string }).Ref;
+  const logs = statements.filter((statement) => JSON.stringify(statement.Action).includes('logs:'));
+  expect(logs).toEqual([
+    { Effect: 'Allow', Action: expect.arrayContaining(['logs:CreateLogStream', 'logs:PutLogEvents']), Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
+  ]);
+  expect(logs[0]!.Action).toHaveLength(2);
+  return statements.filter((statement) => !logs.includes(statement));
 }
 
 /** Expects `actual` to hold exactly `expected`, in any order. */

@@ -1,0 +1,215 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  Metric,
+  SingleValueWidget,
+  Stats,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface BridgeMonitoringProps {
+  readonly httpApi: HttpApi;
+  readonly signer: IFunction;
+  readonly receiver: IFunction;
+  readonly consumer: IFunction;
+  readonly queue: IQueue;
+  readonly deadLetterQueue: IQueue;
+  /**
+   * Email address subscribed to the alarm topic (it must confirm the subscription).
+   * @default no subscription; subscribe other channels to the `AlarmTopicArn` output
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Namespace of the metrics the functions emit through their logs.
+   * @default 'CrispBridge'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * Alarm when the oldest queued hook is older than this: the consumer is stuck, throttled or failing.
+   * @default Duration.minutes(5)
+   */
+  readonly maxQueueAge?: Duration;
+  /**
+   * Alarm when more hooks than this are refused in 5 minutes (a wrong secret after a rotation,
+   * a misconfigured sender, or someone forging hooks).
+   * @default 20
+   */
+  readonly rejectedHooksThreshold?: number;
+  /**
+   * @default the stack's name
+   */
+  readonly dashboardName?: string;
+}
+
+/**
+ * What needs a human, and the pipeline at a glance: CloudWatch alarms published to an SNS topic
+ * (optionally emailed), and a dashboard. Each alarm's description says what to do; the README's
+ * Operations section says it at length.
+ */
+export class BridgeMonitoring extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: BridgeMonitoringProps) {
+    super(scope, id);
+    const namespace = props.metricsNamespace ?? 'CrispBridge';
+    const period = Duration.minutes(5);
+    this.topic = new Topic(this, 'AlarmTopic', { displayName: 'crisp-bridge alarms', enforceSSL: true });
+    Validations.of(this.topic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'Alarm notifications carry only alarm names and metric values, no customer data; CloudWatch cannot publish to a topic ' +
+        'encrypted with the AWS managed SNS key, and a customer-managed key would cost more than the data it would protect.',
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    const action = new SnsAction(this.topic);
+
+    const bridgeMetric = (service: string, name: string, label: string, statistic: string = Stats.SUM) =>
+      new Metric({ namespace, metricName: name, dimensionsMap: { service }, statistic, period, label });
+
+    const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1): Alarm => {
+      const created = new Alarm(this, alarmId, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      this.alarms.push(created);
+      return created;
+    };
+
+    alarm(
+      'DeadLetterQueueNotEmpty',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
+      1,
+      'crisp-bridge: events are in the dead-letter queue (their handler failed 5 times, or they cannot be read). ' +
+        'Look: npm run dlq -- peek. Fix the handler, deploy, then npm run dlq -- redrive. README: Operations > Dead-letter queue.',
+    );
+    const maxAge = props.maxQueueAge ?? Duration.minutes(5);
+    alarm(
+      'QueueOldestMessageAge',
+      props.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
+      maxAge.toSeconds(),
+      `crisp-bridge: a queued hook has waited more than ${maxAge.toMinutes()} minutes: the consumer is failing, throttled or stuck. ` +
+        'Check the consumer alarms and logs ("crisp event failed", "in progress elsewhere"). README: Operations > Queue age.',
+      3,
+    );
+    for (const [name, fn] of [
+      ['Signer', props.signer],
+      ['Receiver', props.receiver],
+      ['Consumer', props.consumer],
+    ] as const) {
+      alarm(
+        `${name}Errors`,
+        fn.metricErrors({ period, statistic: Stats.SUM }),
+        1,
+        `crisp-bridge: the ${name.toLowerCase()} function failed (an exception, a timeout or an out-of-memory). ` +
+          'Logs Insights: filter level = "ERROR" or @type = "platform.report". README: Operations > Function errors.',
+      );
+      alarm(
+        `${name}Throttles`,
+        fn.metricThrottles({ period, statistic: Stats.SUM }),
+        1,
+        `crisp-bridge: the ${name.toLowerCase()} function was throttled (account or reserved concurrency reached). ` +
+          'README: Operations > Throttles.',
+      );
+    }
+    alarm(
+      'ApiServerErrors',
+      props.httpApi.metricServerError({ period, statistic: Stats.SUM }),
+      1,
+      'crisp-bridge: the API answered 5xx: a secret not set (503 secret_unavailable), the queue unreachable (503 queue_unavailable, ' +
+        'Crisp retries) or a function failure. Access logs and "secret unavailable" / "hook not accepted" log lines say which. ' +
+        'README: Operations > API 5xx.',
+    );
+    alarm(
+      'RejectedHooksSpike',
+      bridgeMetric('hook-receiver', 'HookRejected', 'rejected hooks'),
+      props.rejectedHooksThreshold ?? 20,
+      'crisp-bridge: many hooks refused in 5 minutes. After a signing-secret rotation this is a secret not (yet) set; otherwise a ' +
+        'misconfigured sender or forged hooks. The HookRejected metric per reason says which. README: Operations > Rejected hooks.',
+    );
+
+    // The dashboard: the pipeline from left to right, then latency.
+    this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? Stack.of(this).stackName, defaultInterval: Duration.hours(3) });
+    const hooks = (name: string, label: string) => bridgeMetric('hook-receiver', name, label);
+    const events = (name: string, label: string) => bridgeMetric('consumer', name, label);
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: '# crisp-bridge\nCrisp hooks → receiver → SQS → consumer (DynamoDB dedupe) → your handlers. Alarms and what to do: README, Operations.',
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Hooks received',
+        left: [hooks('HookAccepted', 'accepted (queued)'), hooks('HookFiltered', 'filtered'), hooks('HookRejected', 'rejected'), hooks('HookFailed', 'not accepted (503)')],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Queue',
+        left: [
+          props.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'waiting' }),
+          props.queue.metricApproximateNumberOfMessagesNotVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'in flight' }),
+        ],
+        right: [props.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'oldest (s)' })],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Events processed',
+        left: [
+          events('EventProcessed', 'processed'),
+          events('EventDuplicate', 'duplicates skipped'),
+          events('EventRetried', 'retried'),
+          events('EventFailed', 'handler failures'),
+          events('EventUnhandled', 'no handler'),
+        ],
+        width: 8,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new SingleValueWidget({
+        title: 'Dead-letter queue',
+        metrics: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'messages' })],
+        width: 4,
+      }),
+      new GraphWidget({
+        title: 'Latency',
+        left: [
+          props.httpApi.metricLatency({ period, statistic: Stats.p(50), label: 'API p50 (ms)' }),
+          props.httpApi.metricLatency({ period, statistic: Stats.p(99), label: 'API p99 (ms)' }),
+          props.receiver.metricDuration({ period, statistic: Stats.p(99), label: 'receiver p99 (ms)' }),
+          props.consumer.metricDuration({ period, statistic: Stats.p(99), label: 'consumer p99 (ms)' }),
+        ],
+        width: 10,
+      }),
+      new GraphWidget({
+        title: 'Ticket Center URLs',
+        left: [
+          bridgeMetric('ticket-center-url', 'TicketCenterUrlSigned', 'signed'),
+          bridgeMetric('ticket-center-url', 'TicketCenterUrlRefused', 'refused'),
+          props.signer.metricErrors({ period, statistic: Stats.SUM, label: 'errors' }),
+        ],
+        width: 10,
+      }),
+    );
+  }
+}
