@@ -18,7 +18,7 @@ import {
   parseEnvelope,
 } from '../commons/core/hook-envelope';
 import { type SecretPair, type SignatureFailure, checkFreshness, hookTimestampMs, verifyHookSignature, verifyWebsiteHookKey } from '../commons/core/hook-signature';
-import type { Logger } from '../commons/logger';
+import type { Logger, Metrics } from '../commons/logger';
 import type { SecretResult } from '../commons/secrets';
 
 export interface HookRequest {
@@ -75,7 +75,7 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
 
   const reject = (status: number, reason: string, message: string, fields: Record<string, unknown> = {}): HookResponse => {
     // Stale hooks also get a metric of their own: genuine retries refused by the freshness window show there.
-    const metrics = reason === 'stale_timestamp' ? { HookRejected: 1, HookStale: 1 } : { HookRejected: 1 };
+    const metrics: Metrics = reason === 'stale_timestamp' ? { HookRejected: 1, HookStale: 1 } : { HookRejected: 1 };
     logger.info('hook rejected', { ...base, status, reason, ...fields }, metrics, { reason });
     return { status, body: { error: { code: reason, message } } };
   };
