@@ -1,7 +1,11 @@
 /**
  * `npm start`: the whole crisp-bridge system on http://127.0.0.1:3000 (PORT to change).
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { localStateDir } from './local/dev-issuer';
+import { LOCAL_ENDPOINTS_FILE, type LocalEndpoints } from './ops/target';
 import { DEV_VALUE_ENV, loadDevValues } from './local/dev-secrets';
 import { startLocalStack } from './local/stack';
 
@@ -68,7 +72,19 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(lines.join('\n') + '\n');
 
+  // So that npm run dlq -- --local and npm run event -- --local reach this stack.
+  const endpointsFile = path.join(localStateDir(), LOCAL_ENDPOINTS_FILE);
+  const endpoints: LocalEndpoints = {
+    sqsEndpoint: stack.sqs.endpoint,
+    dynamodbEndpoint: stack.dynamodb.endpoint,
+    queueUrl: stack.sqs.queueUrl,
+    deadLetterQueueUrl: stack.sqs.deadLetterQueueUrl,
+    tableName: stack.dynamodb.tableName,
+  };
+  writeFileSync(endpointsFile, JSON.stringify(endpoints, null, 2));
+
   const stop = (): void => {
+    rmSync(endpointsFile, { force: true });
     void stack.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);

@@ -18,6 +18,7 @@ import {
   parseEnvelope,
 } from '../commons/core/hook-envelope';
 import { type SecretPair, type SignatureFailure, checkFreshness, hookTimestampMs, verifyHookSignature, verifyWebsiteHookKey } from '../commons/core/hook-signature';
+import { dedupeKey } from '../commons/core/dedupe';
 import type { Logger, Metrics } from '../commons/logger';
 import type { SecretResult } from '../commons/secrets';
 
@@ -167,10 +168,19 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
   }
   logger.info(
     'hook accepted',
-    { ...base, ...about, ...authenticatedWith, messageId, bytes: size, ageMs },
+    { ...base, ...about, dedupeKey: keyOf(parsed.text), ...authenticatedWith, messageId, bytes: size, ageMs },
     { HookAccepted: 1 },
   );
   return { status: 200, body: { ok: true } };
+}
+
+/** The event's dedupe key, logged so one event can be followed from receiver to consumer. */
+function keyOf(text: string): string | undefined {
+  try {
+    return dedupeKey(text);
+  } catch {
+    return undefined;
+  }
 }
 
 const SIGNATURE_MESSAGES: Record<SignatureFailure, string> = {
