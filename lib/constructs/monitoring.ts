@@ -100,7 +100,7 @@ export class BridgeMonitoring extends Construct {
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
       1,
       'crisp-bridge: events are in the dead-letter queue (their handler failed 5 times, or they cannot be read). ' +
-        'Look: npm run dlq -- peek. Fix the handler, deploy, then npm run dlq -- redrive. README: Operations > Dead-letter queue.',
+        'Look: npm run dlq -- peek. Fix the handler, deploy, then npm run dlq -- redrive. README: Operations > Alarms, and what to do.',
     );
     const maxAge = props.maxQueueAge ?? Duration.minutes(5);
     alarm(
@@ -108,7 +108,7 @@ export class BridgeMonitoring extends Construct {
       props.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
       maxAge.toSeconds(),
       `crisp-bridge: a queued hook has waited more than ${maxAge.toMinutes()} minutes: the consumer is failing, throttled or stuck. ` +
-        'Check the consumer alarms and logs ("crisp event failed", "in progress elsewhere"). README: Operations > Queue age.',
+        'Check the consumer alarms and logs ("crisp event failed", "in progress elsewhere"). README: Operations > Alarms, and what to do.',
       3,
     );
     for (const [name, fn] of [
@@ -121,14 +121,14 @@ export class BridgeMonitoring extends Construct {
         fn.metricErrors({ period, statistic: Stats.SUM }),
         1,
         `crisp-bridge: the ${name.toLowerCase()} function failed (an exception, a timeout or an out-of-memory). ` +
-          'Logs Insights: filter level = "ERROR" or @type = "platform.report". README: Operations > Function errors.',
+          'Logs Insights: filter level = "ERROR" or type = "platform.report". README: Operations > Alarms, and what to do.',
       );
       alarm(
         `${name}Throttles`,
         fn.metricThrottles({ period, statistic: Stats.SUM }),
         1,
         `crisp-bridge: the ${name.toLowerCase()} function was throttled (account or reserved concurrency reached). ` +
-          'README: Operations > Throttles.',
+          'README: Operations > Alarms, and what to do.',
       );
     }
     alarm(
@@ -137,14 +137,14 @@ export class BridgeMonitoring extends Construct {
       1,
       'crisp-bridge: the API answered 5xx: a secret not set (503 secret_unavailable), the queue unreachable (503 queue_unavailable, ' +
         'Crisp retries) or a function failure. Access logs and "secret unavailable" / "hook not accepted" log lines say which. ' +
-        'README: Operations > API 5xx.',
+        'README: Operations > Alarms, and what to do.',
     );
     alarm(
       'RejectedHooksSpike',
       bridgeMetric('hook-receiver', 'HookRejected', 'rejected hooks'),
       props.rejectedHooksThreshold ?? 20,
       'crisp-bridge: many hooks refused in 5 minutes. After a signing-secret rotation this is a secret not (yet) set; otherwise a ' +
-        'misconfigured sender or forged hooks. The HookRejected metric per reason says which. README: Operations > Rejected hooks.',
+        'misconfigured sender or forged hooks. The HookRejected metric per reason says which. README: Operations > Alarms, and what to do.',
     );
 
     // The dashboard: the pipeline from left to right, then latency.
