@@ -2,7 +2,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { type CfnStage, CorsHttpMethod, HttpApi, type HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 
 export interface BridgeApiProps {
   /**
@@ -104,11 +104,16 @@ export class BridgeApi extends Construct {
     this.url = this.stage.url;
   }
 
-  /** Gives one route (`'POST /hooks/crisp'`) its own throttling instead of the stage default. */
-  throttleRoute(routeKey: string, rateLimit: number, burstLimit: number): void {
+  /**
+   * Gives one route (`'POST /hooks/crisp'`) its own throttling instead of the stage default.
+   * `route` is that route's construct: the stage is created after it, or API Gateway refuses
+   * route settings for a route it does not know yet.
+   */
+  throttleRoute(routeKey: string, route: IConstruct, rateLimit: number, burstLimit: number): void {
     (this.stage.node.defaultChild as CfnStage).addPropertyOverride(`RouteSettings.${routeKey}`, {
       ThrottlingRateLimit: rateLimit,
       ThrottlingBurstLimit: burstLimit,
     });
+    this.stage.node.addDependency(route);
   }
 }

@@ -110,15 +110,14 @@ export class HookReceiver extends Construct {
     const integration = new HttpLambdaIntegration('Integration', this.function);
     const routes = [PLUGIN_HOOK_ROUTE, ...(props.websiteHooks ? [WEBSITE_HOOK_ROUTE] : [])];
     for (const path of routes) {
-      for (const route of props.api.httpApi.addRoutes({ path, methods: [HttpMethod.POST], integration })) {
-        Validations.of(route).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'Crisp cannot send a token, and an API Gateway authorizer never sees the body: the function authenticates every hook ' +
-            '(HMAC-SHA256 signature over the raw body, or a constant-time key check for Website Hooks) before anything is queued.',
-        });
-      }
-      props.api.throttleRoute(`POST ${path}`, props.throttleRateLimit ?? 100, props.throttleBurstLimit ?? 200);
+      const [route] = props.api.httpApi.addRoutes({ path, methods: [HttpMethod.POST], integration });
+      Validations.of(route!).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'Crisp cannot send a token, and an API Gateway authorizer never sees the body: the function authenticates every hook ' +
+          '(HMAC-SHA256 signature over the raw body, or a constant-time key check for Website Hooks) before anything is queued.',
+      });
+      props.api.throttleRoute(`POST ${path}`, route!, props.throttleRateLimit ?? 100, props.throttleBurstLimit ?? 200);
     }
   }
 }

@@ -5,8 +5,8 @@
 import { type AttributeValue, type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  SendMessageBatchCommand,
+  DeleteMessageCommand,
+  SendMessageCommand,
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
   type ListMessageMoveTasksResultEntry,
@@ -61,7 +61,8 @@ export async function dlqStatus(sqs: SQSClient, target: OpsTarget): Promise<DlqS
   try {
     const tasks = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: await queueArn(sqs, target.deadLetterQueueUrl), MaxResults: 1 }));
     return { queue, deadLetterQueue, lastMoveTask: tasks.Results?.[0] };
-  } catch {
+  } catch (error) {
+    if (!isUnknownAction(error)) throw error;
     return { queue, deadLetterQueue, moveTasksUnsupported: true };
   }
 }
@@ -188,8 +189,8 @@ export async function redriveDeadLetters(
       }),
     );
   } catch (error) {
-    // Emulators (fauxqs) have no message-move task: move the messages ourselves.
-    if (!/unknown action|not ?supported|UnsupportedOperation|InvalidAction/i.test(`${(error as Error).name} ${(error as Error).message}`)) throw error;
+    // Emulators (fauxqs) have no message-move task: move the messages ourselves. Any other error stands.
+    if (!isUnknownAction(error)) throw error;
     return moveMessagesOneByOne(sqs, target, options.onProgress);
   }
   let progress: RedriveProgress = { status: 'RUNNING', moved: 0, toMove: undefined };
@@ -210,8 +211,9 @@ export async function redriveDeadLetters(
 
 /**
  * Redrive without SQS's move task (where it does not exist, as in the local emulator): receive,
- * send to the hook queue with the same body and attributes, then delete. A crash between send
- * and delete leaves a copy in both queues, which the consumer's dedupe absorbs.
+ * send to the hook queue with the same body and attributes, then delete only what was sent. A
+ * message the hook queue refuses stays in the dead-letter queue and ends the redrive as FAILED.
+ * A crash between send and delete leaves a copy in both queues, which the consumer's dedupe absorbs.
  */
 async function moveMessagesOneByOne(sqs: SQSClient, target: OpsTarget, onProgress?: (progress: RedriveProgress) => void): Promise<RedriveProgress> {
   const toMove = (await counts(sqs, target.deadLetterQueueUrl)).waiting;
@@ -222,24 +224,36 @@ async function moveMessagesOneByOne(sqs: SQSClient, target: OpsTarget, onProgres
     );
     const messages = out.Messages ?? [];
     if (messages.length === 0) break;
-    await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: target.queueUrl,
-        Entries: messages.map((message, index) => ({ Id: String(index), MessageBody: message.Body ?? '', MessageAttributes: message.MessageAttributes })),
-      }),
-    );
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: target.deadLetterQueueUrl,
-        Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
-      }),
-    );
-    moved += messages.length;
+    for (const message of messages) {
+      try {
+        await sqs.send(new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: message.Body ?? '', MessageAttributes: message.MessageAttributes }));
+      } catch (error) {
+        // Not sent: keep it (and the rest of this batch) where it is, visible again for a retry.
+        const rest = messages.slice(messages.indexOf(message));
+        await sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: target.deadLetterQueueUrl,
+            Entries: rest.map((m, index) => ({ Id: String(index), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+          }),
+        );
+        const failed = { status: 'FAILED', moved, toMove, failureReason: `message ${message.MessageId}: ${(error as Error).name}: ${(error as Error).message}` };
+        onProgress?.(failed);
+        return failed;
+      }
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: target.deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle! }));
+      moved += 1;
+    }
     onProgress?.({ status: 'RUNNING', moved, toMove });
   }
   const done = { status: 'COMPLETED', moved, toMove };
   onProgress?.(done);
   return done;
+}
+
+/** SQS answered that it does not know the action: an emulator without it (fauxqs). */
+function isUnknownAction(error: unknown): boolean {
+  const { name = '', message = '' } = (error ?? {}) as { name?: string; message?: string };
+  return name === 'InvalidAction' || name.endsWith('.InvalidAction') || /^unknown action/i.test(message);
 }
 
 /** Deletes every message of the dead-letter queue. SQS allows one purge per queue every 60 s. */
