@@ -7,13 +7,17 @@ import { parseArgs } from 'node:util';
 import { localStateDir } from './local/dev-issuer';
 import { LOCAL_ENDPOINTS_FILE, type LocalEndpoints } from './ops/target';
 import { DEV_VALUE_ENV, loadDevValues } from './local/dev-secrets';
+import { bundlesFromAssembly } from './local/bundles';
 import { startLocalStack } from './local/stack';
 
-const HELP = `Usage: npm start [-- --port <port>]
+const HELP = `Usage: npm start [-- --port <port>] [--bundles <cdk.out>]
 
 Runs crisp-bridge locally: the same routes and function code as the deployed stack, with
 Secrets Manager, SQS and DynamoDB emulated in-process, a local dev identity issuer, and the
 consumer fed from the queue like Lambda's event source mapping.
+
+  --bundles <dir>    run the function bundles of a synthesized app (npx cdk synth -o <dir>)
+                     instead of the TypeScript sources: exactly what would be deployed
 
 Routes:
   GET  /ticket-center/url          Authorization: Bearer <token from npm run token>
@@ -33,7 +37,7 @@ Environment (each value is otherwise generated once and kept in .local/dev-secre
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string' }, bundles: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(HELP);
     return;
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
     port,
     ...dev.values,
     consumer: true,
+    bundles: values.bundles ? bundlesFromAssembly(values.bundles) : undefined,
     allowedOrigins: (process.env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     log: (line) => process.stdout.write(JSON.stringify({ timestamp: new Date().toISOString(), ...line }) + '\n'),
   });
@@ -57,6 +62,7 @@ async function main(): Promise<void> {
       : `  ${label.padEnd(22)}${dev.values[key]}   (dev value; set ${DEV_VALUE_ENV[key]} to use yours)`;
   const lines = [
     `crisp-bridge local stack listening on ${stack.url}`,
+    ...(values.bundles ? [`  running the bundles of ${values.bundles}`] : []),
     '',
     dev.fromEnv.has('websiteId') ? `  Crisp website ID      ${stack.websiteId}` : show('Crisp website ID', 'websiteId'),
     show('Ticket Center secret', 'ticketCenterSecret'),

@@ -24,5 +24,6 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     remainingTimeMs: () => context.getRemainingTimeInMillis(),
     ttlHours: config.ttlHours,
     maxReceiveCount: config.maxReceiveCount,
+    leaseMarginMs: config.leaseMarginMs,
   });
 }

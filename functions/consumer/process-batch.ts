@@ -28,6 +28,8 @@ export interface ConsumerDeps {
   ttlHours: number;
   /** Receives after which SQS moves a message to the dead-letter queue (for the log only). */
   maxReceiveCount?: number | undefined;
+  /** Added to the remaining time to make the claim's lease. Default `LEASE_MARGIN_MS` (10 s). */
+  leaseMarginMs?: number | undefined;
 }
 
 interface DecodedRecord {
@@ -121,7 +123,7 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
       key,
       owner,
       now,
-      leaseExpiresAt: leaseExpiry(now, deps.remainingTimeMs()),
+      leaseExpiresAt: leaseExpiry(now, deps.remainingTimeMs(), deps.leaseMarginMs),
       expiresAt: recordExpiry(now, deps.ttlHours),
       details: {
         event: event.event,

@@ -8,6 +8,9 @@ import * as path from 'node:path';
 import { BUNDLING } from '../bundling';
 import type { ReadableSecret } from './crisp-secret';
 
+/** Template metadata naming the `functions/` folder a Lambda function was built from. */
+export const FUNCTION_METADATA_KEY = 'crisp-bridge:function';
+
 /** Repository root: where `functions/` and the lockfile live. */
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
@@ -87,6 +90,8 @@ export class BridgeFunction extends NodejsFunction {
       },
       bundling: BUNDLING,
     });
+    // Lets tools find a function's bundle in a cloud assembly (npm start -- --bundles cdk.out).
+    (this.node.defaultChild as CfnResource).addMetadata(FUNCTION_METADATA_KEY, props.handlerDir);
   }
 
   /**

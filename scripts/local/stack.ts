@@ -11,6 +11,7 @@ import { type HttpHandler, type LocalRoute, startLocalApi } from './api-gateway'
 import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey } from './dev-issuer';
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
 import { type DynamoDbEmulator, startDynamoDbEmulator } from './emulators/dynamodb';
+import { type FaultProxy, startFaultProxy } from './emulators/fault-proxy';
 import { type SqsEmulator, startSqsEmulator } from './emulators/sqs';
 import { type Poller, type SqsHandler, startPoller } from './sqs-poller';
 
@@ -37,6 +38,18 @@ export interface LocalStackOptions {
   visibilityTimeoutSeconds?: number;
   /** Receives before a message moves to the dead-letter queue. Default 5. */
   maxReceiveCount?: number;
+  /** The consumer's timeout in milliseconds, as the event source gives it (its lease follows). Default 30 s. */
+  consumerTimeoutMs?: number;
+  /**
+   * Put a fault proxy between the functions and each emulator, so tests can cut a service off
+   * (`stack.faults.sqs.cut()`) and bring it back. Default false.
+   */
+  faultInjection?: boolean;
+  /**
+   * Run these bundles (`index.mjs` files that CDK built) instead of the TypeScript sources, by
+   * function: `ticket-center-url`, `hook-receiver`, `consumer`. See `npm start -- --bundles`.
+   */
+  bundles?: Partial<Record<FunctionName, string>>;
   /** Extra environment for the functions (e.g. `HOOK_MAX_AGE_SECONDS`, `HOOK_EVENTS`). */
   functionEnv?: Record<string, string>;
   /** CORS origins. Default none. */
@@ -56,12 +69,22 @@ export interface LocalStack {
   readonly secretsManager: SecretsManagerEmulator;
   readonly sqs: SqsEmulator;
   readonly dynamodb: DynamoDbEmulator;
+  /** Switches to cut each service off, with `faultInjection`. */
+  readonly faults: { sqs: FaultProxy; dynamodb: FaultProxy; secretsManager: FaultProxy } | undefined;
   /** Secret names in the emulator, by purpose. */
   readonly secretNames: typeof LOCAL_SECRET_NAMES;
   /** A token the local stack accepts. */
   issueToken(options: DevTokenOptions): string;
   close(): Promise<void>;
 }
+
+export type FunctionName = 'ticket-center-url' | 'hook-receiver' | 'consumer';
+
+const SOURCES: Record<FunctionName, () => Promise<{ handler: unknown }>> = {
+  'ticket-center-url': () => import('../../functions/ticket-center-url/handler'),
+  'hook-receiver': () => import('../../functions/hook-receiver/handler'),
+  consumer: () => import('../../functions/consumer/handler'),
+};
 
 export const LOCAL_SECRET_NAMES = {
   ticketCenter: 'crisp-bridge/ticket-center',
@@ -84,15 +107,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const maxReceiveCount = options.maxReceiveCount ?? 5;
   const sqs = await startSqsEmulator({ visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 5, maxReceiveCount });
   const dynamodb = await startDynamoDbEmulator();
+  const faults = options.faultInjection
+    ? {
+        sqs: await startFaultProxy(sqs.endpoint),
+        dynamodb: await startFaultProxy(dynamodb.endpoint),
+        secretsManager: await startFaultProxy(secretsManager.endpoint),
+      }
+    : undefined;
 
   // What the CDK constructs give the deployed functions, pointed at the emulators.
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
-    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: faults?.secretsManager.endpoint ?? secretsManager.endpoint,
+    AWS_ENDPOINT_URL_SQS: faults?.sqs.endpoint ?? sqs.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: faults?.dynamodb.endpoint ?? dynamodb.endpoint,
     CRISP_WEBSITE_ID: websiteId,
     TICKET_CENTER_SECRET_ID: secretsManager.arnOf(LOCAL_SECRET_NAMES.ticketCenter),
     HOOK_QUEUE_URL: sqs.queueUrl,
@@ -105,14 +135,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   delete process.env.AWS_PROFILE;
 
   const key = loadOrCreateDevIssuerKey(options.stateDir);
-  const hookReceiver = async () => (await import('../../functions/hook-receiver/handler')).handler as HttpHandler;
+  // The TypeScript sources, or the bundles CDK built from them.
+  const load = async (name: FunctionName): Promise<unknown> => {
+    const bundle = options.bundles?.[name];
+    const module = (bundle ? await import(bundle) : await SOURCES[name]()) as { handler?: unknown };
+    if (typeof module.handler !== 'function') throw new Error(`${bundle ?? name} exports no handler`);
+    return module.handler;
+  };
+  const hookReceiver = async () => (await load('hook-receiver')) as HttpHandler;
   const routes: LocalRoute[] = [
     {
       method: 'GET',
       path: '/ticket-center/url',
       jwt: true,
       functionName: 'crisp-bridge-ticket-center-url',
-      load: async () => (await import('../../functions/ticket-center-url/handler')).handler as HttpHandler,
+      load: async () => (await load('ticket-center-url')) as HttpHandler,
     },
     { method: 'POST', path: '/hooks/crisp', functionName: 'crisp-bridge-hook-receiver', load: hookReceiver, timeoutMs: 5000 },
     ...(websiteHooks
@@ -135,7 +172,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       client: sqs.client,
       queueUrl: sqs.queueUrl,
       queueArn: sqs.queueArn,
-      load: async () => (await import('../../functions/consumer/handler')).handler as SqsHandler,
+      load: async () => (await load('consumer')) as SqsHandler,
+      timeoutMs: options.consumerTimeoutMs,
       log: options.log,
     });
   }
@@ -149,11 +187,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     secretsManager,
     sqs,
     dynamodb,
+    faults,
     secretNames: LOCAL_SECRET_NAMES,
     issueToken: (tokenOptions) => issueDevToken(key, tokenOptions),
     close: async () => {
       await api.close();
       await poller?.stop();
+      await Promise.all([faults?.sqs.close(), faults?.dynamodb.close(), faults?.secretsManager.close()]);
       await sqs.close();
       await dynamodb.close();
       await secretsManager.close();

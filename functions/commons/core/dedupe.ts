@@ -74,8 +74,8 @@ export const LEASE_MARGIN_MS = 10_000;
  * The lease lasts as long as the invocation can (its remaining time) plus a margin: a run that
  * crashes or times out frees the key when its lease ends, and a live run is never overtaken.
  */
-export function leaseExpiry(now: number, remainingTimeMs: number): number {
-  return now + Math.max(0, remainingTimeMs) + LEASE_MARGIN_MS;
+export function leaseExpiry(now: number, remainingTimeMs: number, marginMs: number = LEASE_MARGIN_MS): number {
+  return now + Math.max(0, remainingTimeMs) + marginMs;
 }
 
 /** Epoch seconds at which a record made `now` stops counting. */
