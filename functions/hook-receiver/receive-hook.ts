@@ -146,6 +146,9 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
   if (!parsed.ok) return reject(400, 'invalid_envelope', parsed.message, { problem: parsed.reason, field: parsed.field });
   const { envelope } = parsed;
   const about = { event: envelope.event, website_id: envelope.websiteId };
+  // The consumer needs the dedupe key; a body it cannot derive one from is refused here, not dead-lettered later.
+  const key = keyOf(parsed.text);
+  if (!key) return reject(400, 'invalid_envelope', 'The body cannot be read as a Crisp event (nested too deeply).', { ...about, problem: 'too_deep' });
 
   // 5. Subscription filters: a filtered event is acknowledged, not queued.
   const filtered = filteredOut(envelope, config.filter);
@@ -168,7 +171,7 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
   }
   logger.info(
     'hook accepted',
-    { ...base, ...about, dedupeKey: keyOf(parsed.text), ...authenticatedWith, messageId, bytes: size, ageMs },
+    { ...base, ...about, dedupeKey: key, ...authenticatedWith, messageId, bytes: size, ageMs },
     { HookAccepted: 1 },
   );
   return { status: 200, body: { ok: true } };

@@ -246,3 +246,14 @@ describe('isPlausibleEmail', () => {
     expect(isPlausibleEmail(email)).toBe(false),
   );
 });
+
+// A lone UTF-16 surrogate cannot be percent-encoded: refused in an email, dropped from a name.
+describe('lone surrogates', () => {
+  it('refuses an email holding one (403 email_missing), never throws', () => {
+    expect(isPlausibleEmail('\ud800@a.co')).toBe(false);
+    expect(identityFromClaims({ email: 'a\udc00b@a.co', email_verified: 'true' }, POLICY)).toMatchObject({ ok: false, refusal: { status: 403, code: 'email_missing' } });
+  });
+  it('drops them from the name claim, keeping paired surrogates (emoji)', () => {
+    expect(identityFromClaims({ email: 'a@b.co', email_verified: 'true', name: 'Ann\ud800 😀' }, POLICY)).toMatchObject({ ok: true, value: { name: 'Ann 😀' } });
+  });
+});

@@ -495,6 +495,12 @@ describe('POST /hooks/crisp: secret rotation', () => {
 });
 
 describe('POST /hooks/crisp: refusals (nothing queued, never a 5xx)', () => {
+
+  it('an envelope nested too deeply to derive its dedupe key: 400 invalid_envelope, not queued', async () => {
+    const handler = warmHandler();
+    const deep = JSON.stringify({ website_id: WEBSITE_ID, event: 'session:set_data', timestamp: Date.now(), data: JSON.parse('['.repeat(300) + ']'.repeat(300)) });
+    await expectRejected(await handler(hookEvent({ body: deep, headers: signedHeaders(deep) }), lambdaContext()), 400, 'invalid_envelope');
+  });
   it('a tampered body (one byte changed): 401 signature_mismatch', async () => {
     const handler = warmHandler();
     const body = compact();

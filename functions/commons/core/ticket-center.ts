@@ -140,16 +140,18 @@ const EMAIL_RE = new RegExp(`^${EMAIL_PART}{1,64}@${EMAIL_PART}{1,253}$`, 'u');
 
 /** A pragmatic syntax check: one `@`, no spaces, separators or control characters, RFC lengths. */
 export function isPlausibleEmail(value: string): boolean {
-  if (value.length > 254 || !EMAIL_RE.test(value)) return false;
+  if (value.length > 254 || LONE_SURROGATE.test(value) || !EMAIL_RE.test(value)) return false;
   const domain = value.slice(value.indexOf('@') + 1);
   return !domain.startsWith('.') && !domain.endsWith('.') && !domain.includes('..');
 }
 
 const CONTROL_CHARS = /\p{Cc}/u;
+/** Half of a UTF-16 surrogate pair on its own: not a character, and no URL can encode it. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** Token names are not the caller's input: clean them up rather than refusing the request. */
 function cleanName(name: string): string | undefined {
-  const cleaned = name.replace(/\p{Cc}+/gu, ' ').replace(/\s+/g, ' ').trim();
+  const cleaned = name.replace(/\p{Cs}+/gu, '').replace(/\p{Cc}+/gu, ' ').replace(/\s+/g, ' ').trim();
   if (!cleaned) return undefined;
   return Array.from(cleaned).slice(0, MAX_NICKNAME_LENGTH).join('').trim();
 }
