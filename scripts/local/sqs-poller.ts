@@ -34,7 +34,6 @@ export interface Poller {
 export function startPoller(options: PollerOptions): Poller {
   let running = true;
   let handlerPromise: Promise<SqsHandler> | undefined;
-  const abort = new AbortController();
   const log = options.log ?? (() => undefined);
   const functionName = options.functionName ?? 'crisp-bridge-consumer';
 
@@ -50,7 +49,6 @@ export function startPoller(options: PollerOptions): Poller {
             MessageAttributeNames: ['All'],
             MessageSystemAttributeNames: ['All'],
           }),
-          { abortSignal: abort.signal },
         );
         messages = out.Messages ?? [];
       } catch (error) {
@@ -92,9 +90,10 @@ export function startPoller(options: PollerOptions): Poller {
 
   const loops = Array.from({ length: options.concurrency ?? 2 }, () => loop());
   return {
+    // Waits for the receives under way (at most their 1 s long poll) rather than cancelling
+    // them: a cancelled request could still take a message and hide it for a visibility timeout.
     stop: async () => {
       running = false;
-      abort.abort();
       await Promise.allSettled(loops);
     },
   };
