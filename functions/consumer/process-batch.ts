@@ -83,7 +83,7 @@ function decode(record: SQSRecord, logger: Logger): DecodedRecord | undefined {
   }
   return {
     record,
-    event: JSON.parse(parsed.text) as CrispEvent,
+    event: parsed.value as unknown as CrispEvent,
     key,
     deliveryAttempt: numberAttribute(record, ATTRIBUTES.deliveryAttempt),
     deliveryAttemptLimit: numberAttribute(record, ATTRIBUTES.deliveryAttemptLimit),

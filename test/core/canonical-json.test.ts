@@ -3,6 +3,7 @@
  * whitespace, string escapes), with number literals kept so big integers stay distinct. The
  * dedupe key is made of it, so a difference here is a duplicate run or a lost event.
  */
+import fc from 'fast-check';
 import { canonicalJson, canonicalMembers } from '../../functions/commons/core/canonical-json';
 
 describe('canonicalJson: the same value gives the same text', () => {
@@ -189,5 +190,28 @@ describe('canonicalMembers: the canonical text of each top-level member', () => 
     ['too deep a member', `{"a":${'['.repeat(300)}${']'.repeat(300)}}`],
   ])('throws a SyntaxError for %s', (_, text) => {
     expect(() => canonicalMembers(text)).toThrow(SyntaxError);
+  });
+});
+
+// The fast path for strings without escapes must give exactly what JSON.stringify gives.
+describe('canonicalJson matches a sorted JSON.stringify for any JSON value without exotic numbers', () => {
+  const sortedStringify = (value: unknown): string => {
+    if (Array.isArray(value)) return `[${value.map(sortedStringify).join(',')}]`;
+    if (value !== null && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      return `{${Object.keys(record).sort().map((key) => `${JSON.stringify(key)}:${sortedStringify(record[key])}`).join(',')}}`;
+    }
+    return JSON.stringify(value);
+  };
+  it('holds for random values (fast-check), including lone surrogates and control characters in strings', () => {
+    const value = fc.jsonValue({ maxDepth: 4 }).filter((v) => !JSON.stringify(v).match(/[0-9][eE]|\.[0-9]*0[,\]}]|-0[,\]}]|[0-9]{16,}|0\.0{6,}/));
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string());
+    fc.assert(
+      fc.property(fc.oneof(value, text.map((s) => ({ s, n: [s] }))), (v) => {
+        const json = JSON.stringify(v);
+        expect(canonicalJson(json)).toBe(sortedStringify(JSON.parse(json)));
+      }),
+      { numRuns: 500 },
+    );
   });
 });

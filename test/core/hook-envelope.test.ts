@@ -20,7 +20,7 @@ describe('parseEnvelope', () => {
   it('accepts a valid envelope and returns its text', () => {
     const text = envelopeText({ data: { content: 'héllo 📦', from: 'user' } });
     const result = parseEnvelope(bytes(text));
-    expect(result).toEqual({ ok: true, envelope: { websiteId: WEBSITE_ID, event: 'message:send', timestamp: 1720000000000 }, text });
+    expect(result).toEqual({ ok: true, envelope: { websiteId: WEBSITE_ID, event: 'message:send', timestamp: 1720000000000 }, text, value: JSON.parse(text) });
   });
 
   it('accepts a pretty-printed envelope and keeps the text as received', () => {

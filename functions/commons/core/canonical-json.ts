@@ -30,6 +30,7 @@ export function canonicalMembers(text: string): Map<string, string> {
 }
 
 const NUMBER_RE = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+const STRING_SPECIAL = /["\\\u0000-\u001f]/g;
 
 class Parser {
   pos = 0;
@@ -52,7 +53,7 @@ class Parser {
     const c = this.text[this.pos];
     if (c === '{') return this.object();
     if (c === '[') return this.array();
-    if (c === '"') return JSON.stringify(this.string());
+    if (c === '"') return this.stringText();
     if (c === 't') return this.literal('true');
     if (c === 'f') return this.literal('false');
     if (c === 'n') return this.literal('null');
@@ -123,19 +124,50 @@ class Parser {
     });
   }
 
+  /** Reads a JSON string token; returns its raw text (quotes included) and whether it has escapes. */
+  private stringToken(): { raw: string; escaped: boolean } {
+    const start = this.pos;
+    let i = start + 1; // after the opening quote
+    let escaped = false;
+    // A regex finds the next quote, backslash or control character far faster than a loop.
+    for (;;) {
+      STRING_SPECIAL.lastIndex = i;
+      const match = STRING_SPECIAL.exec(this.text);
+      if (!match) {
+        this.pos = this.text.length;
+        return this.fail('unterminated string');
+      }
+      if (match[0] === '"') {
+        i = match.index + 1;
+        break;
+      }
+      if (match[0] === '\\') {
+        escaped = true;
+        i = match.index + 2;
+        continue;
+      }
+      this.pos = match.index;
+      return this.fail('control character in string');
+    }
+    this.pos = i;
+    return { raw: this.text.slice(start, i), escaped };
+  }
+
   /** Reads a JSON string and returns its value. */
   private string(): string {
-    const start = this.pos;
-    this.pos += 1; // opening quote
-    for (;;) {
-      const c = this.text.charCodeAt(this.pos);
-      if (Number.isNaN(c)) this.fail('unterminated string');
-      if (c === 0x22) break;
-      if (c < 0x20) this.fail('control character in string');
-      this.pos += c === 0x5c ? 2 : 1;
-    }
-    this.pos += 1; // closing quote
-    return JSON.parse(this.text.slice(start, this.pos)) as string;
+    const { raw, escaped } = this.stringToken();
+    return escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
+  }
+
+  /**
+   * Reads a JSON string and returns its canonical text: as `JSON.stringify` writes its value.
+   * Without escapes (and with no lone surrogate, which `JSON.stringify` would escape) that is
+   * the raw text itself, with no decoding.
+   */
+  private stringText(): string {
+    const { raw, escaped } = this.stringToken();
+    if (!escaped && raw.isWellFormed()) return raw;
+    return JSON.stringify(JSON.parse(raw));
   }
 
   private literal(word: string): string {

@@ -15,7 +15,7 @@ export interface HookEnvelope {
 export type EnvelopeFailure = 'not_utf8' | 'not_json' | 'not_an_object' | 'missing_field' | 'invalid_field';
 
 export type EnvelopeCheck =
-  | { ok: true; envelope: HookEnvelope; text: string }
+  | { ok: true; envelope: HookEnvelope; text: string; value: Record<string, unknown> }
   | { ok: false; reason: EnvelopeFailure; field?: string; message: string };
 
 const EVENT_RE = /^[a-z0-9_]+(:[a-z0-9_]+)*$/i;
@@ -56,7 +56,7 @@ export function parseEnvelope(rawBody: Uint8Array): EnvelopeCheck {
   if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) {
     return { ok: false, reason: 'invalid_field', field: 'timestamp', message: '"timestamp" is not a time in milliseconds.' };
   }
-  return { ok: true, envelope: { websiteId, event, timestamp: ts }, text };
+  return { ok: true, envelope: { websiteId, event, timestamp: ts }, text, value: body };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+/**
+ * Builds what the benchmark measures, with the same esbuild settings as the deployed functions
+ * (lib/bundling.ts): ours from functions/, the alternatives from bench/alternatives/.
+ */
+import { build } from 'esbuild';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { BUNDLE_ALIASES, BUNDLING, ESM_REQUIRE_BANNER, NODE_TARGET } from '../lib/bundling';
+
+export const ROOT = path.join(__dirname, '..');
+export const OUT = path.join(ROOT, 'bench', '.out');
+
+export interface Built {
+  name: string;
+  file: string;
+  bytes: number;
+  gzipBytes: number;
+}
+
+/** esbuild options equivalent to the CDK `BUNDLING` settings. */
+function options(entry: string, outfile: string, aliases: Record<string, string>) {
+  return {
+    alias: aliases,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node' as const,
+    format: 'esm' as const,
+    target: NODE_TARGET,
+    minify: BUNDLING.minify ?? false,
+    sourcemap: BUNDLING.sourceMap ?? false,
+    mainFields: BUNDLING.mainFields ?? ['module', 'main'],
+    banner: { js: BUNDLING.banner ?? ESM_REQUIRE_BANNER },
+    logLevel: 'error' as const,
+  };
+}
+
+export async function buildAll(): Promise<Record<string, Built>> {
+  mkdirSync(OUT, { recursive: true });
+  const entries: Record<string, string> = {
+    'ours:signer': 'functions/ticket-center-url/handler.ts',
+    'ours:receiver': 'functions/hook-receiver/handler.ts',
+    'ours:consumer': 'functions/consumer/handler.ts',
+    'alt:signer': 'bench/alternatives/powertools-signer.ts',
+    'alt:receiver': 'bench/alternatives/express-receiver.ts',
+    'alt:consumer': 'bench/alternatives/powertools-consumer.ts',
+  };
+  const built: Record<string, Built> = {};
+  for (const [name, entry] of Object.entries(entries)) {
+    const file = path.join(OUT, `${name.replace(':', '-')}.mjs`);
+    // Ours with the deployed aliases; the alternatives as their authors ship them (default chain).
+    await build(options(path.join(ROOT, entry), file, name.startsWith('ours:') ? BUNDLE_ALIASES : {}));
+    const bytes = statSync(file).size;
+    built[name] = { name, file, bytes, gzipBytes: gzipSync(readFileSync(file)).length };
+  }
+  return built;
+}
