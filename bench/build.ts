@@ -45,6 +45,10 @@ export async function buildAll(): Promise<Record<string, Built>> {
     'alt:signer': 'bench/alternatives/powertools-signer.ts',
     'alt:receiver': 'bench/alternatives/express-receiver.ts',
     'alt:consumer': 'bench/alternatives/powertools-consumer.ts',
+    // Ours without the bundle aliases: what the credential-chain alias saves.
+    'base:signer': 'functions/ticket-center-url/handler.ts',
+    'base:receiver': 'functions/hook-receiver/handler.ts',
+    'base:consumer': 'functions/consumer/handler.ts',
   };
   const built: Record<string, Built> = {};
   for (const [name, entry] of Object.entries(entries)) {
