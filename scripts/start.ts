@@ -20,6 +20,7 @@ consumer fed from the queue like Lambda's event source mapping.
                      instead of the TypeScript sources: exactly what would be deployed
 
 Routes:
+  GET  /                           the demo dashboard (local only), with /embed/ticket-center.js
   GET  /ticket-center/url          Authorization: Bearer <token from npm run token>
   POST /hooks/crisp                Crisp Plugin Hooks (signed; try npm run hook -- message:send)
   POST /hooks/crisp/website?key=   Crisp Website Hooks (npm run hook -- message:send --website)
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
     show('Website Hook key', 'websiteHookKey'),
     `  Hook queue            ${stack.sqs.queueUrl} (dead letters: ${stack.sqs.deadLetterQueueUrl})`,
     `  Dedupe table          ${stack.dynamodb.tableName}; consumer polling the queue`,
+    '',
+    `  Demo dashboard        ${stack.url}/   (sign in, then Support: the Ticket Center embed)`,
     '',
     '  Try:',
     `    curl -s -H "Authorization: Bearer $(npm -s run token -- --email you@example.com)" ${stack.url}/ticket-center/url`,

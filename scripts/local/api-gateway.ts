@@ -35,6 +35,8 @@ export interface LocalApiOptions {
   port?: number;
   /** Where API Gateway-level events are reported (unknown routes, authorizer refusals). */
   log?: (line: Record<string, unknown>) => void;
+  /** Local-only pages served before the API's routes (the demo dashboard); undefined: not one. */
+  localSite?: (method: string, pathname: string, body: Buffer) => Promise<{ status: number; headers: Record<string, string>; body: string | Buffer } | undefined>;
 }
 
 export interface LocalApi {
@@ -73,13 +75,16 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     }
 
     const route = options.routes.find((r) => r.method === method && r.path === url.pathname);
-    if (!route) {
-      drain(req);
-      return send(res, 404, { message: 'Not Found' }, cors);
-    }
-
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' }, cors);
+    if (!route) {
+      const local = await options.localSite?.(method, url.pathname, body);
+      if (local) {
+        res.writeHead(local.status, local.headers).end(local.body);
+        return;
+      }
+      return send(res, 404, { message: 'Not Found' }, cors);
+    }
 
     let claims: Record<string, string> | undefined;
     if (route.jwt) {

@@ -14,6 +14,7 @@ import { type DynamoDbEmulator, startDynamoDbEmulator } from './emulators/dynamo
 import { type FaultProxy, startFaultProxy } from './emulators/fault-proxy';
 import { type SqsEmulator, startSqsEmulator } from './emulators/sqs';
 import { type Poller, type SqsHandler, startPoller } from './sqs-poller';
+import { createDemoSite } from './demo-site';
 
 export interface LocalStackOptions {
   /** Default 0 (any free port). */
@@ -50,6 +51,8 @@ export interface LocalStackOptions {
    * function: `ticket-center-url`, `hook-receiver`, `consumer`. See `npm start -- --bundles`.
    */
   bundles?: Partial<Record<FunctionName, string>>;
+  /** Serve the demo dashboard at `/` (and `POST /local/token` for it). Default true. */
+  demo?: boolean;
   /** Extra environment for the functions (e.g. `HOOK_MAX_AGE_SECONDS`, `HOOK_EVENTS`). */
   functionEnv?: Record<string, string>;
   /** CORS origins. Default none. */
@@ -157,8 +160,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       : []),
   ];
 
+  const demo = options.demo === false ? undefined : await createDemoSite((tokenOptions) => issueDevToken(key, tokenOptions));
   const api = await startLocalApi({
     routes,
+    localSite: demo,
     authorizer: { issuer: LOCAL_DEV_ISSUER, audience: [LOCAL_DEV_AUDIENCE], keys: new Map<string, KeyObject>([[key.kid, key.publicKey]]) },
     allowedOrigins: options.allowedOrigins,
     host: options.host,
