@@ -14,7 +14,9 @@ interface Session {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let session: Session | undefined;
 let handle: TicketCenterHandle | undefined;
+let observer: MutationObserver | undefined;
 let tokensIssued = 0;
+let lastErrorKind: string | undefined;
 
 async function issueToken(claims: { email: string; name: string; verified: boolean; expired?: boolean }): Promise<string> {
   const response = await fetch('/local/token', {
@@ -68,15 +70,20 @@ function describeUrl(src: string): void {
   );
 }
 
+function updatePanel(element: HTMLElement): void {
+  const frame = element.querySelector('iframe');
+  if (frame) describeUrl(frame.src);
+  else $('url-params').replaceChildren();
+  $('token-count').textContent = `Tokens issued so far: ${tokensIssued}${lastErrorKind ? ` (last error: ${lastErrorKind})` : ''}`;
+}
+
 function openSupport(): void {
   handle?.destroy();
+  observer?.disconnect();
+  lastErrorKind = undefined;
   $('url-params').replaceChildren();
   const element = $('ticket-center');
-  const observer = new MutationObserver(() => {
-    const frame = element.querySelector('iframe');
-    if (frame) describeUrl(frame.src);
-    $('token-count').textContent = `Tokens issued so far: ${tokensIssued}`;
-  });
+  observer = new MutationObserver(() => updatePanel(element));
   observer.observe(element, { childList: true });
   handle = mountTicketCenter(element, {
     endpoint: '/ticket-center/url',
@@ -87,7 +94,8 @@ function openSupport(): void {
       return session.token;
     },
     onError: (error) => {
-      $('token-count').textContent = `Tokens issued so far: ${tokensIssued} (last error: ${error.kind})`;
+      lastErrorKind = error.kind;
+      updatePanel(element);
     },
   });
 }
@@ -117,6 +125,7 @@ $('sign-in-form').addEventListener('submit', (event) => {
 $('nav-home').addEventListener('click', () => showTab('home'));
 $('nav-support').addEventListener('click', () => showTab('support'));
 $('sign-out').addEventListener('click', () => {
+  observer?.disconnect();
   handle?.destroy();
   handle = undefined;
   session = undefined;

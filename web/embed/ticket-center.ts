@@ -147,7 +147,8 @@ export function mountTicketCenter(element: HTMLElement, options: TicketCenterOpt
       retry.type = 'button';
       retry.className = `${CLASS}__retry`;
       retry.textContent = 'Try again';
-      retry.addEventListener('click', () => void load());
+      // A fresh token: the user may have verified their email or signed in again meanwhile.
+      retry.addEventListener('click', () => void load(true));
       box.append(retry);
     }
     element.replaceChildren(box);
@@ -200,7 +201,7 @@ export function mountTicketCenter(element: HTMLElement, options: TicketCenterOpt
     }
   };
 
-  async function load(): Promise<void> {
+  async function load(freshToken = false): Promise<void> {
     const mine = ++generation;
     controller?.abort();
     controller = new AbortController();
@@ -208,8 +209,8 @@ export function mountTicketCenter(element: HTMLElement, options: TicketCenterOpt
     lastError = undefined;
     showLoading();
     try {
-      let response = await fetchSigned(false, signal);
-      if (response.status === 401) response = await fetchSigned(true, signal); // once, with a fresh token
+      let response = await fetchSigned(freshToken, signal);
+      if (response.status === 401 && !freshToken) response = await fetchSigned(true, signal); // once, with a fresh token
       const answer = (await response.json().catch(() => ({}))) as SignedUrlAnswer;
       if (mine !== generation) return;
       if (!response.ok) throw errorFor(response.status, answer);
@@ -228,7 +229,7 @@ export function mountTicketCenter(element: HTMLElement, options: TicketCenterOpt
     get error() {
       return lastError;
     },
-    reload: load,
+    reload: () => load(),
     destroy: () => {
       generation += 1;
       controller?.abort();
