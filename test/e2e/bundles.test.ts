@@ -17,6 +17,7 @@ import { dedupeKey } from '../../functions/commons/core/dedupe';
 import { bundlesFromAssembly } from '../../scripts/local/bundles';
 import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
 import { opensslHmacSha256 } from '../support/openssl';
+import { parseJsonLines } from '../support/stdout';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -75,16 +76,7 @@ function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv
 
 /** Every JSON line the child wrote to stdout so far. */
 function serverLogs(): Array<Record<string, any>> {
-  return serverOutput
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, any>];
-      } catch {
-        return [];
-      }
-    });
+  return parseJsonLines(serverOutput);
 }
 
 const processedLines = (key: string) => serverLogs().filter((line) => line.message === 'crisp event processed' && line.dedupeKey === key);

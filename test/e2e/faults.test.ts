@@ -29,7 +29,7 @@ import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
 import { type Poller, type SqsHandler, startPoller } from '../../scripts/local/sqs-poller';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../scripts/local/stack';
 import { opensslHmacSha256 } from '../support/openssl';
-import { interceptStdout } from '../support/stdout';
+import { interceptStdout, parseJsonLines } from '../support/stdout';
 
 const ROOT = path.join(__dirname, '..', '..');
 const WEBSITE_ID = '3c6d2f1a-8b4e-4f7a-9d2c-5e1f0a9b8c7d';
@@ -85,17 +85,7 @@ afterAll(async () => {
 
 /** Every JSON line written to stdout so far (the functions log there). */
 function logs(): Array<Record<string, any>> {
-  return stdoutChunks
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, any>];
-      } catch {
-        return [];
-      }
-    });
+  return parseJsonLines(stdoutChunks.join(''));
 }
 
 const linesFor = (message: string, key: string) => logs().filter((line) => line.message === message && line.dedupeKey === key);

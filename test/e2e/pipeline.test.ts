@@ -17,7 +17,7 @@ import { dedupeKey } from '../../functions/commons/core/dedupe';
 import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack';
 import { opensslHmacSha256 } from '../support/openssl';
-import { interceptStdout } from '../support/stdout';
+import { interceptStdout, parseJsonLines } from '../support/stdout';
 
 const WEBSITE_ID = '9b1f4c2e-6a7d-4e3b-8c5f-1d2e3f4a5b6c';
 const HOOK_SECRET = 'e2e-pipeline-hook-secret-7f3a91c0d4';
@@ -56,17 +56,7 @@ afterAll(async () => {
 
 /** Every JSON line the functions wrote to stdout so far. */
 function logs(): Array<Record<string, any>> {
-  return stdoutChunks
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as Record<string, any>];
-      } catch {
-        return [];
-      }
-    });
+  return parseJsonLines(stdoutChunks.join(''));
 }
 
 const processedLines = (key: string) => logs().filter((line) => line.message === 'crisp event processed' && line.dedupeKey === key);

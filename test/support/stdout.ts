@@ -10,3 +10,17 @@ export function interceptStdout(into: string[]): void {
     return true;
   }) as typeof process.stdout.write;
 }
+
+/** The JSON log lines in captured output (other lines, like banners, are skipped). */
+export function parseJsonLines(text: string): Array<Record<string, any>> {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, any>];
+      } catch {
+        return [];
+      }
+    });
+}
