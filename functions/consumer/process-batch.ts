@@ -8,7 +8,8 @@
  * why it was not processed this time.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ATTRIBUTES, parseEnvelope } from '../commons/core/hook-envelope';
+import { CanonicalJsonError } from '../commons/core/canonical-json';
+import { ATTRIBUTES, type HookKind, parseEnvelope } from '../commons/core/hook-envelope';
 import { type DedupeStore, dedupeKey, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
 import type { Logger } from '../commons/logger';
 import type { CrispEvent } from './events';
@@ -39,6 +40,7 @@ interface DecodedRecord {
   deliveryAttempt: number | undefined;
   deliveryAttemptLimit: number | undefined;
   receiveCount: number | undefined;
+  hookKind: HookKind;
 }
 
 export async function processBatch(batch: SQSEvent, deps: ConsumerDeps): Promise<SQSBatchResponse> {
@@ -78,8 +80,8 @@ function decode(record: SQSRecord, logger: Logger): DecodedRecord | undefined {
   let key: string;
   try {
     key = dedupeKey(parsed.text);
-  } catch {
-    return fail('not_json');
+  } catch (error) {
+    return fail(error instanceof CanonicalJsonError && error.problem !== 'syntax' ? error.problem : 'not_json');
   }
   return {
     record,
@@ -88,6 +90,8 @@ function decode(record: SQSRecord, logger: Logger): DecodedRecord | undefined {
     deliveryAttempt: numberAttribute(record, ATTRIBUTES.deliveryAttempt),
     deliveryAttemptLimit: numberAttribute(record, ATTRIBUTES.deliveryAttemptLimit),
     receiveCount,
+    // Only a message the receiver marked as a verified Plugin Hook counts as one.
+    hookKind: record.messageAttributes?.[ATTRIBUTES.hookKind]?.stringValue === 'plugin' ? 'plugin' : 'website',
   };
 }
 
@@ -151,6 +155,8 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
   const context: HandlerContext = {
     logger: log.child({ messageId: first.record.messageId }),
     dedupeKey: key,
+    // The same event may arrive both ways; one signed copy proves it authentic.
+    hookKind: copies.some((copy) => copy.hookKind === 'plugin') ? 'plugin' : 'website',
     deliveryAttempt: first.deliveryAttempt,
     receiveCount: first.receiveCount,
     remainingTimeMs: deps.remainingTimeMs,

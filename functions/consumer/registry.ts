@@ -3,6 +3,7 @@
  * event namespace. A handler that throws makes the event retry (and, after the queue's
  * maximum receives, land in the dead-letter queue); one that returns marks it done, once.
  */
+import type { HookKind } from '../commons/core/hook-envelope';
 import type { Logger } from '../commons/logger';
 import type { CrispEvent, CrispNamespace } from './events';
 
@@ -11,6 +12,12 @@ export interface HandlerContext {
   logger: Logger;
   /** The event's dedupe key: a stable id for this event, handy for idempotent calls downstream. */
   dedupeKey: string;
+  /**
+   * How the hook was authenticated: `plugin` (a Plugin Hook whose HMAC signature verified) or
+   * `website` (a Website Hook, authenticated only by the key in its URL; anyone who has seen the
+   * URL can send one). A handler that acts on the outside world can refuse `website` events.
+   */
+  hookKind: HookKind;
   /** Crisp's delivery attempt for the message that carried the event, when it said. */
   deliveryAttempt: number | undefined;
   /** How many times SQS has delivered this message to the consumer. */

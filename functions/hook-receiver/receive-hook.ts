@@ -1,7 +1,11 @@
 /**
- * The hook-receiving use case. In order: size, authentication (signature or key), freshness,
- * envelope, filters, then one SQS message; 200 only once SQS has accepted it. Its ports
- * (secrets, queue, clock, logger) are passed in.
+ * The hook-receiving use case. In order: size, authentication (signature or key), freshness of
+ * the signed timestamp, envelope, freshness of a Website Hook's event time, filters, then one SQS
+ * message; 200 only once SQS has accepted it. Its ports (secrets, queue, clock, logger) are passed in.
+ *
+ * What is signed is what is processed: the text queued, keyed and handed to handlers is the text
+ * the signature covers (the bytes received, or their compact form when only that verified), so
+ * every byte variant of one signed hook is one event with one dedupe key.
  *
  * Every outcome is one log line with a metric; the line carries event, website and attempt
  * once the hook is authenticated, and never the signature, the key or the body.
@@ -18,6 +22,7 @@ import {
   parseEnvelope,
 } from '../commons/core/hook-envelope';
 import { type SecretPair, type SignatureFailure, checkFreshness, hookTimestampMs, verifyHookSignature, verifyWebsiteHookKey } from '../commons/core/hook-signature';
+import { CanonicalJsonError } from '../commons/core/canonical-json';
 import { dedupeKey } from '../commons/core/dedupe';
 import type { Logger, Metrics } from '../commons/logger';
 import type { SecretResult } from '../commons/secrets';
@@ -91,8 +96,10 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
     return reject(413, 'payload_too_large', `The body is larger than the queue accepts (${config.maxMessageBytes} bytes).`, { bytes: rawBody.length });
   }
 
-  // 2. Authentication.
+  // 2. Authentication. `text` becomes what the signature covers: the bytes received, or their
+  // compact form when only that is signed. From here on nothing else of the body is used.
   let authenticatedWith: Record<string, string>;
+  let signedText: string | undefined;
   if (request.kind === 'plugin') {
     const secrets = await deps.hookSecret.get(logger);
     if (!secrets.ok) return unavailable('secret_unavailable', 'The hook signing secret is not configured or cannot be read; retry later.');
@@ -109,6 +116,7 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
     }
     if (!check.ok) return reject(401, check.reason, SIGNATURE_MESSAGES[check.reason]);
     authenticatedWith = { signature: check.variant, secret: check.secret };
+    if (check.variant === 'compact') signedText = check.text;
   } else {
     if (!deps.websiteKey) return reject(404, 'not_enabled', 'Website Hooks are not enabled on this deployment.');
     const keys = await deps.websiteKey.get(logger);
@@ -131,34 +139,38 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
     const timestampMs = hookTimestampMs(timestampHeader);
     if (timestampMs === undefined) return reject(401, 'timestamp_malformed', 'X-Crisp-Request-Timestamp is not a timestamp.');
     const fresh = checkFreshness(timestampMs, receivedAt, config.maxAgeSeconds, config.maxFutureSeconds);
-    if (!fresh.ok) {
-      const message =
-        fresh.reason === 'stale_timestamp'
-          ? `The hook is older than ${config.maxAgeSeconds} seconds.`
-          : `The hook's timestamp is more than ${config.maxFutureSeconds} seconds in the future.`;
-      return reject(401, fresh.reason, message, { ageSeconds: Math.round(fresh.ageMs / 1000) });
-    }
+    if (!fresh.ok) return stale(fresh, 'The hook');
     ageMs = fresh.ageMs;
   }
 
-  // 4. The envelope.
-  const parsed = parseEnvelope(rawBody);
+  // 4. The envelope, from the signed text.
+  const parsed = parseEnvelope(signedText ?? rawBody);
   if (!parsed.ok) return reject(400, 'invalid_envelope', parsed.message, { problem: parsed.reason, field: parsed.field });
   const { envelope } = parsed;
   const about = { event: envelope.event, website_id: envelope.websiteId };
+
+  // 5. Website Hooks: nothing on them is signed, so the header above proves nothing about when the
+  // event happened. The event's own time does: a captured Website Hook replayed after the dedupe
+  // lifetime (which the freshness window never exceeds) is refused here rather than run again.
+  if (request.kind === 'website') {
+    const fresh = checkFreshness(envelope.timestamp, receivedAt, config.maxAgeSeconds, config.maxFutureSeconds);
+    if (!fresh.ok) return stale(fresh, 'The event (its "timestamp")', about);
+    ageMs ??= fresh.ageMs;
+  }
+
   // The consumer needs the dedupe key; a body it cannot derive one from is refused here, not dead-lettered later.
   const key = keyOf(parsed.text);
-  if (!key) return reject(400, 'invalid_envelope', 'The body cannot be read as a Crisp event (nested too deeply).', { ...about, problem: 'too_deep' });
+  if (!key.ok) return reject(400, 'invalid_envelope', KEY_PROBLEMS[key.problem], { ...about, problem: key.problem });
 
-  // 5. Subscription filters: a filtered event is acknowledged, not queued.
+  // 6. Subscription filters: a filtered event is acknowledged, not queued.
   const filtered = filteredOut(envelope, config.filter);
   if (filtered) {
     logger.info('hook filtered', { ...base, ...about, filter: filtered }, { HookFiltered: 1 });
     return { status: 200, body: { ok: true, filtered: true } };
   }
 
-  // 6. Durable in SQS, then 200.
-  const message = buildQueueMessage({ text: parsed.text, rawBody, envelope, delivery, kind: request.kind, receivedAt });
+  // 7. Durable in SQS, then 200.
+  const message = buildQueueMessage({ text: parsed.text, envelope, delivery, kind: request.kind, receivedAt });
   const size = messageSize(message);
   if (size > config.maxMessageBytes) {
     return reject(413, 'payload_too_large', `The hook is larger than the queue accepts (${config.maxMessageBytes} bytes).`, { ...about, bytes: size });
@@ -171,18 +183,35 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
   }
   logger.info(
     'hook accepted',
-    { ...base, ...about, dedupeKey: key, ...authenticatedWith, messageId, bytes: size, ageMs },
+    { ...base, ...about, dedupeKey: key.key, ...authenticatedWith, messageId, bytes: size, ageMs },
     { HookAccepted: 1 },
   );
   return { status: 200, body: { ok: true } };
+
+  function stale(fresh: { reason: 'stale_timestamp' | 'future_timestamp'; ageMs: number }, what: string, fields: Record<string, unknown> = {}): HookResponse {
+    const message =
+      fresh.reason === 'stale_timestamp'
+        ? `${what} is older than ${config.maxAgeSeconds} seconds.`
+        : `${what} is more than ${config.maxFutureSeconds} seconds in the future.`;
+    return reject(401, fresh.reason, message, { ...fields, ageSeconds: Math.round(fresh.ageMs / 1000) });
+  }
 }
 
+type KeyProblem = 'too_deep' | 'non_finite_number' | 'not_json';
+
+const KEY_PROBLEMS: Record<KeyProblem, string> = {
+  too_deep: 'The body cannot be read as a Crisp event (nested too deeply).',
+  non_finite_number: 'The body holds a number too large for JSON (it would read as Infinity).',
+  not_json: 'The body cannot be read as a Crisp event.',
+};
+
 /** The event's dedupe key, logged so one event can be followed from receiver to consumer. */
-function keyOf(text: string): string | undefined {
+function keyOf(text: string): { ok: true; key: string } | { ok: false; problem: KeyProblem } {
   try {
-    return dedupeKey(text);
-  } catch {
-    return undefined;
+    return { ok: true, key: dedupeKey(text) };
+  } catch (error) {
+    const problem = error instanceof CanonicalJsonError && error.problem !== 'syntax' ? error.problem : 'not_json';
+    return { ok: false, problem };
   }
 }
 

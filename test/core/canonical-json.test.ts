@@ -4,7 +4,7 @@
  * dedupe key is made of it, so a difference here is a duplicate run or a lost event.
  */
 import fc from 'fast-check';
-import { canonicalJson, canonicalMembers } from '../../functions/commons/core/canonical-json';
+import { CanonicalJsonError, canonicalJson, canonicalMembers } from '../../functions/commons/core/canonical-json';
 
 describe('canonicalJson: the same value gives the same text', () => {
   it('sorts object keys, at every depth', () => {
@@ -103,6 +103,20 @@ describe('canonicalJson: the same value gives the same text', () => {
     const objects = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
     expect(canonicalJson(objects(256))).toBe(objects(256));
     expect(() => canonicalJson(objects(257))).toThrow(SyntaxError);
+    expect(() => canonicalJson(objects(257))).toThrow(expect.objectContaining({ problem: 'too_deep' }));
+  });
+
+  // JSON.parse reads these as Infinity or -Infinity: values no signer wrote (JSON.stringify writes null).
+  it.each([['1e400'], ['-1e400'], ['1E+309'], ['9'.repeat(309) + '.0'], ['{"a":[1,2e999]}'], ['1' + '0'.repeat(400)]])(
+    '%s is refused as a number JSON cannot carry',
+    (text) => {
+      expect(() => canonicalJson(text)).toThrow(CanonicalJsonError);
+      expect(() => canonicalJson(text)).toThrow(expect.objectContaining({ problem: 'non_finite_number' }));
+    },
+  );
+
+  it.each([['1e308'], ['-1.7976931348623157e308'], ['1e-400'], ['0e999'], ['9'.repeat(308)]])('%s is a finite number and kept', (text) => {
+    expect(canonicalJson(text)).toBe(text);
   });
 });
 

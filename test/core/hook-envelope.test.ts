@@ -59,7 +59,7 @@ describe('parseEnvelope', () => {
     expect(parseEnvelope(bytes(text))).toMatchObject({ ok: false, reason: 'not_an_object' });
   });
 
-  it.each([['website_id'], ['event'], ['timestamp']])('missing %s → missing_field', (field) => {
+  it.each([['website_id'], ['event'], ['timestamp'], ['data']])('missing %s → missing_field', (field) => {
     const envelope = JSON.parse(envelopeText({})) as Record<string, unknown>;
     delete envelope[field];
     expect(parseEnvelope(bytes(JSON.stringify(envelope)))).toMatchObject({ ok: false, reason: 'missing_field', field });
@@ -84,8 +84,23 @@ describe('parseEnvelope', () => {
     ['timestamp', '2^60', 2 ** 60],
     ['timestamp', 'true', true],
     ['timestamp', 'a 17-digit string', '12345678901234567'],
+    ['data', 'a string', 'hello'],
+    ['data', 'a number', 42],
+    ['data', 'zero', 0],
+    ['data', 'false', false],
+    ['data', 'an array', [{ content: 'hi' }]],
+    ['data', 'an empty array', []],
   ])('%s %s → invalid_field', (field, _name, value) => {
     expect(parseEnvelope(bytes(envelopeText({ [field]: value })))).toMatchObject({ ok: false, reason: 'invalid_field', field });
+  });
+
+  it('data may be an empty object: the handlers then see every field as absent', () => {
+    expect(parseEnvelope(bytes(envelopeText({ data: {} })))).toMatchObject({ ok: true });
+  });
+
+  it('takes the text to process as a string too, and returns it unchanged', () => {
+    const text = envelopeText({ data: { content: 'Zoë' } });
+    expect(parseEnvelope(text)).toMatchObject({ ok: true, text });
   });
 
   it('never echoes body content in its message', () => {
@@ -204,7 +219,7 @@ describe('buildQueueMessage', () => {
   const RECEIVED_AT = 1720000001234;
 
   const build = (text: string, delivery: Parameters<typeof buildQueueMessage>[0]['delivery'] = {}, kind: 'plugin' | 'website' = 'plugin') =>
-    buildQueueMessage({ text, rawBody: bytes(text), envelope, delivery, kind, receivedAt: RECEIVED_AT });
+    buildQueueMessage({ text, envelope, delivery, kind, receivedAt: RECEIVED_AT });
 
   it('has exactly event, websiteId, hookKind and receivedAt without delivery headers', () => {
     const message = build(envelopeText({}), { attempt: undefined, attemptLimit: undefined, origin: undefined });
@@ -248,7 +263,7 @@ describe('buildQueueMessage', () => {
     const text = envelopeText({ data: { content: 'Zoë 📦' } });
     const parsed = parseEnvelope(bytes(text));
     if (!parsed.ok) throw new Error('expected a valid envelope');
-    const message = buildQueueMessage({ text: parsed.text, rawBody: bytes(text), envelope: parsed.envelope, delivery: {}, kind: 'plugin', receivedAt: RECEIVED_AT });
+    const message = buildQueueMessage({ text: parsed.text, envelope: parsed.envelope, delivery: {}, kind: 'plugin', receivedAt: RECEIVED_AT });
     expect(message.body).toBe(text);
   });
 
@@ -261,7 +276,7 @@ describe('buildQueueMessage', () => {
     const raw = bytes(text);
     const parsed = parseEnvelope(raw);
     if (!parsed.ok) throw new Error('expected a valid envelope');
-    const message = buildQueueMessage({ text: parsed.text, rawBody: raw, envelope: parsed.envelope, delivery: { attempt: 1 }, kind: 'plugin', receivedAt: RECEIVED_AT });
+    const message = buildQueueMessage({ text: parsed.text, envelope: parsed.envelope, delivery: { attempt: 1 }, kind: 'plugin', receivedAt: RECEIVED_AT });
     expect(message.attributes[ATTRIBUTES.bodyEncoding]).toEqual({ DataType: 'String', StringValue: 'base64' });
     expect(message.body).toMatch(/^[A-Za-z0-9+/]+=*$/);
     expect(Buffer.from(message.body, 'base64').equals(raw)).toBe(true);
@@ -270,10 +285,9 @@ describe('buildQueueMessage', () => {
     expect(message.attributes.deliveryAttempt).toEqual({ DataType: 'Number', StringValue: '1' });
   });
 
-  it('the base64 body keeps raw bytes that differ from the text (pretty-printed, escapes)', () => {
+  it('the base64 body is the UTF-8 of the text given, whatever its layout (pretty-printed, escapes)', () => {
     const text = `{\n  "website_id": "w",\n  "event": "message:send",\n  "data": {"c": "\uFFFF \\u00e9"},\n  "timestamp": 1\n}`;
-    const raw = bytes(text);
-    const message = buildQueueMessage({ text, rawBody: raw, envelope, delivery: {}, kind: 'plugin', receivedAt: RECEIVED_AT });
+    const message = buildQueueMessage({ text, envelope, delivery: {}, kind: 'plugin', receivedAt: RECEIVED_AT });
     expect(Buffer.from(message.body, 'base64').toString('utf8')).toBe(text);
   });
 });
@@ -301,7 +315,6 @@ describe('messageSize', () => {
     const text = '{"website_id":"w1","event":"message:send","data":{"content":"中"},"timestamp":1}'; // 中 is 3 bytes for 1 UTF-16 unit
     const message = buildQueueMessage({
       text,
-      rawBody: bytes(text),
       envelope: { websiteId: 'w1', event: 'message:send', timestamp: 1 },
       delivery: { attempt: 3 },
       kind: 'plugin',

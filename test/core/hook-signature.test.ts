@@ -101,12 +101,41 @@ describe('bodies whose raw bytes differ from the compact re-serialisation', () =
 
   it.each(bodies)('%s: signed over JSON.stringify(JSON.parse(raw)) (Node library) → accepted as compact', (_name, raw) => {
     const signature = crispSignature(SECRET, TS, JSON.stringify(JSON.parse(raw)));
-    expect(verify(signature, TS, raw, { current: SECRET })).toEqual({ ok: true, variant: 'compact', secret: 'current' });
+    expect(verify(signature, TS, raw, { current: SECRET })).toEqual({ ok: true, variant: 'compact', secret: 'current', text: JSON.stringify(JSON.parse(raw)) });
   });
 
   it.each(bodies)('%s: compact variant signed with the previous secret → accepted', (_name, raw) => {
     const signature = crispSignature(SECRET, TS, JSON.stringify(JSON.parse(raw)));
-    expect(verify(signature, TS, raw, { current: 'new-secret', previous: SECRET })).toEqual({ ok: true, variant: 'compact', secret: 'previous' });
+    expect(verify(signature, TS, raw, { current: 'new-secret', previous: SECRET })).toEqual({
+      ok: true,
+      variant: 'compact',
+      secret: 'previous',
+      text: JSON.stringify(JSON.parse(raw)),
+    });
+  });
+
+  // The text returned is exactly what the signature covers, written out by hand here, so the caller
+  // can process it instead of the bytes received.
+  it.each<[string, string, string]>([
+    [
+      'number spellings',
+      '{"website_id":"w1","event":"message:send","data":{"a":1.0,"b":1e2,"c":-0.50,"d":1E+2,"e":17000000000000e-1},"timestamp":1720000000000}',
+      '{"website_id":"w1","event":"message:send","data":{"a":1,"b":100,"c":-0.5,"d":100,"e":1700000000000},"timestamp":1720000000000}',
+    ],
+    [
+      'a number too large for a double becomes null, as the signer wrote it',
+      '{"website_id":"w1","event":"message:send","data":{"n":1e400},"timestamp":1720000000000}',
+      '{"website_id":"w1","event":"message:send","data":{"n":null},"timestamp":1720000000000}',
+    ],
+    [
+      'a repeated key keeps its first position and last value',
+      '{"website_id":"w1","event":"message:send","data":{"a":"old","b":2,"a":"new"},"timestamp":1720000000000}',
+      '{"website_id":"w1","event":"message:send","data":{"a":"new","b":2},"timestamp":1720000000000}',
+    ],
+    ['escapes and whitespace', '{ "website_id" : "w\u0031", "event":"message:send",\n"data":{"u":"https:\/\/x"}, "timestamp":1720000000000 }'.replace('\\n', '\n'), '{"website_id":"w1","event":"message:send","data":{"u":"https://x"},"timestamp":1720000000000}'],
+  ])('%s: the compact text returned is the signed text', (_name, raw, signedText) => {
+    const signature = crispSignature(SECRET, TS, signedText);
+    expect(verify(signature, TS, raw, { current: SECRET })).toEqual({ ok: true, variant: 'compact', secret: 'current', text: signedText });
   });
 
   it.each(bodies)('%s: signed over something else → signature_mismatch', (_name, raw) => {

@@ -166,6 +166,36 @@ describe('from POST /hooks/crisp to the processed log line', () => {
     await expectQueueDrained();
   });
 
+  test('byte variants of one signed hook (re-spelt numbers, whitespace, escapes, a repeated key, 1e400 for a signed null): one processed line, the rest duplicates', async () => {
+    // Signed the way Crisp's Node library signs: over the compact form. An attacker who captured
+    // it re-sends it, within the freshness window, with the same signature and other bytes.
+    const base = JSON.parse(sampleHookBody('message:send', { websiteId: WEBSITE_ID })) as Record<string, any>;
+    base.data.meta = null;
+    const signedText = JSON.stringify(base);
+    const timestamp = String(base.timestamp);
+    const signature = opensslHmacSha256(HOOK_SECRET, `[${timestamp};${signedText}]`);
+    const ts = String(base.timestamp);
+    const fp = String(base.data.fingerprint);
+    const variants = [
+      signedText,
+      signedText.replaceAll(`"timestamp":${ts}`, `"timestamp":${ts}.0`),
+      signedText.replace(`"fingerprint":${fp}`, `"fingerprint":${fp}0e-1`),
+      signedText.replace(`"fingerprint":${fp}`, `"fingerprint":${fp}.000E+0`),
+      JSON.stringify(base, null, 2),
+      signedText.replace('"message:send"', '"message\\u003asend"').replace('Hi!', 'H\\u0069!'),
+      signedText.replace('{"website_id":', '{"website_id":"someone-else","website_id":'),
+      signedText.replace('"meta":null', '"meta":1e400'),
+    ];
+    expect(new Set(variants).size).toBe(variants.length);
+    const headers = { 'content-type': 'application/json', 'x-crisp-request-timestamp': timestamp, 'x-crisp-signature': signature };
+    for (const body of variants) await postHook({ body, headers });
+    const key = dedupeKey(signedText);
+    await expectProcessedOnce(key, variants.length - 1);
+    const accepted = logs().filter((line) => line.message === 'hook accepted' && line.dedupeKey === key);
+    expect(accepted).toHaveLength(variants.length);
+    await expectQueueDrained();
+  });
+
   test('20 distinct events sent concurrently: 20 processed lines, none a duplicate, and the queue empty afterwards', async () => {
     const events = ['message:send', 'message:received', 'session:set_email', 'session:set_nickname', 'session:set_data', 'people:profile:created'];
     const hooks = Array.from({ length: 20 }, (_, i) => signedHook(events[i % events.length]!, 1));

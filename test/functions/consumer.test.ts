@@ -88,6 +88,8 @@ interface RecordOptions {
   receiveCount?: number;
   messageId?: string;
   base64?: boolean;
+  /** The hookKind attribute; `null` leaves it out. Default 'plugin'. */
+  hookKind?: string | null;
 }
 
 /** An SQS record as the event source mapping builds it from a message the receiver queued. */
@@ -100,7 +102,7 @@ function sqsRecord(body: string, options: RecordOptions = {}): SQSRecord {
   }
   const attribute = (stringValue: string, dataType = 'String') => ({ stringValue, dataType, stringListValues: [], binaryListValues: [] });
   const messageAttributes: SQSRecord['messageAttributes'] = {
-    hookKind: attribute('plugin'),
+    ...(options.hookKind === null ? {} : { hookKind: attribute(options.hookKind ?? 'plugin') }),
     receivedAt: attribute(String(Date.now()), 'Number'),
     hookOrigin: attribute('plugin/rtm 38b411d9377a6a00 production'),
   };
@@ -383,6 +385,25 @@ describe('consumer handler (cold start, the shipped registry)', () => {
 // The batch use case with the real DynamoDB store.
 
 describe('processBatch with the DynamoDB store: duplicates', () => {
+  it.each<[string, string | null, 'plugin' | 'website']>([
+    ['a verified Plugin Hook', 'plugin', 'plugin'],
+    ['a Website Hook (key only)', 'website', 'website'],
+    ['a message without the attribute (not known to be signed)', null, 'website'],
+    ['an unknown value', 'other', 'website'],
+  ])('%s: the handler context says hookKind %p', async (_name, attribute, expected) => {
+    const { calls, handlers } = countingHandlers();
+    expect(failed(await processBatch(batchOf(sqsRecord(sample(), { hookKind: attribute })), deps(handlers)))).toEqual([]);
+    expect(calls.map((call) => call.context.hookKind)).toEqual([expected]);
+  });
+
+  it('one event delivered both as a Website Hook and as a signed Plugin Hook in one batch runs once, as plugin', async () => {
+    const { calls, handlers } = countingHandlers();
+    const body = sample();
+    const batch = { Records: [sqsRecord(body, { hookKind: 'website' }), sqsRecord(body, { hookKind: 'plugin' })] };
+    expect(failed(await processBatch(batch, deps(handlers)))).toEqual([]);
+    expect(calls.map((call) => call.context.hookKind)).toEqual(['plugin']);
+  });
+
   it('three deliveries of one event with attempts 1, 2, 3 (separate batches, distinct message ids) run the handler once', async () => {
     const { calls, handlers } = countingHandlers();
     const body = sample();
@@ -391,7 +412,7 @@ describe('processBatch with the DynamoDB store: duplicates', () => {
     for (const record of records) expect(failed(await processBatch(batchOf(record), deps(handlers)))).toEqual([]);
 
     expect(calls).toHaveLength(1);
-    expect(calls[0]!.context).toMatchObject({ dedupeKey: key, deliveryAttempt: 1, receiveCount: 1 });
+    expect(calls[0]!.context).toMatchObject({ dedupeKey: key, hookKind: 'plugin', deliveryAttempt: 1, receiveCount: 1 });
     expect(calls[0]!.event).toEqual(JSON.parse(body));
     expect(processedLines(key).map((line) => [line.attempt, line.duplicate, line.messageId])).toEqual([
       [1, false, records[0]!.messageId],
@@ -659,7 +680,9 @@ describe('processBatch with the DynamoDB store: messages', () => {
     ['JSON without an event', JSON.stringify({ website_id: WEBSITE_ID, timestamp: 1_700_000_000_000, data: {} }), 'missing_field (event)'],
     ['a JSON array', '[]', 'not_an_object'],
     ['an invalid event namespace', JSON.stringify({ website_id: WEBSITE_ID, event: 'message send', timestamp: 1, data: {} }), 'invalid_field (event)'],
-    ['JSON nested deeper than the canonical form allows', `{"website_id":"w","event":"a:b","timestamp":1,"data":${'['.repeat(300)}${']'.repeat(300)}}`, 'not_json'],
+    ['JSON nested deeper than the canonical form allows', `{"website_id":"w","event":"a:b","timestamp":1,"data":{"a":${'['.repeat(300)}${']'.repeat(300)}}}`, 'too_deep'],
+    ['a number JSON cannot carry (1e400)', `{"website_id":"w","event":"a:b","timestamp":1,"data":{"n":1e400}}`, 'non_finite_number'],
+    ['data that is not an object', `{"website_id":"w","event":"a:b","timestamp":1,"data":"text"}`, 'invalid_field (data)'],
     ['an empty body', '', 'not_json'],
   ])('an invalid message (%s) is reported for retry and logged; the handler is never called', async (_, body, problem) => {
     const { calls, handlers } = countingHandlers({ namespaces: ['message:send', 'a:b'] });

@@ -329,24 +329,41 @@ describe('POST /hooks/crisp: accepted hooks are queued, then 200', () => {
     await expectOneQueued(json);
   });
 
-  it('a pretty-printed body signed over its compact form (Node library style): 200, and the body AS RECEIVED is queued', async () => {
+  it('a pretty-printed body signed over its compact form (Node library style): 200, and the SIGNED compact text is queued', async () => {
     const handler = warmHandler();
     const value = envelope();
     const pretty = JSON.stringify(value, null, 2);
-    const result = await handler(hookEvent({ body: pretty, headers: signedHeaders(pretty, { signedBody: JSON.stringify(value) }) }), lambdaContext());
+    const signedText = JSON.stringify(value);
+    const result = await handler(hookEvent({ body: pretty, headers: signedHeaders(pretty, { signedBody: signedText }) }), lambdaContext());
     expect(result.statusCode).toBe(200);
-    const message = await expectOneQueued(pretty);
-    expect(message.Body).not.toBe(JSON.stringify(value));
+    await expectOneQueued(signedText);
     expect(logs()).toContainEqual(expect.objectContaining({ message: 'hook accepted', signature: 'compact' }));
   });
 
   // Bodies whose raw bytes differ from JSON.stringify(JSON.parse(raw)): either signing is accepted,
-  // and the queued body is always the one received.
-  const WIRE_FORMS: Array<[string, string]> = [
-    ['an escaped unicode character', `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"content":"caf\\u00e9 \\ud83d\\udce6"},"timestamp":TS}`],
-    ['a number beyond 2^53', `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"fingerprint":12345678901234567890},"timestamp":TS}`],
-    ['spaces after the separators', `{"website_id": "${WEBSITE_ID}", "event": "message:send", "data": {"content": "hi"}, "timestamp": TS}`],
-    ['an escaped slash', `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"url":"https:\\/\\/example.com\\/a"},"timestamp":TS}`],
+  // and the queued body is always the text the signature covers. Each signed compact form is
+  // written out by hand, not computed by the code under test.
+  const WIRE_FORMS: Array<[string, string, string]> = [
+    [
+      'an escaped unicode character',
+      `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"content":"caf\\u00e9 \\ud83d\\udce6"},"timestamp":TS}`,
+      `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"content":"café 📦"},"timestamp":TS}`,
+    ],
+    [
+      'a number beyond 2^53',
+      `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"fingerprint":12345678901234567890},"timestamp":TS}`,
+      `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"fingerprint":12345678901234567000},"timestamp":TS}`,
+    ],
+    [
+      'spaces after the separators',
+      `{"website_id": "${WEBSITE_ID}", "event": "message:send", "data": {"content": "hi"}, "timestamp": TS}`,
+      `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"content":"hi"},"timestamp":TS}`,
+    ],
+    [
+      'an escaped slash',
+      `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"url":"https:\\/\\/example.com\\/a"},"timestamp":TS}`,
+      `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"url":"https://example.com/a"},"timestamp":TS}`,
+    ],
   ];
   it.each(WIRE_FORMS)('%s, signed over the raw bytes (Go library style): 200, queued as received', async (_, template) => {
     const handler = warmHandler();
@@ -356,12 +373,14 @@ describe('POST /hooks/crisp: accepted hooks are queued, then 200', () => {
     await expectOneQueued(body);
     expect(logs()).toContainEqual(expect.objectContaining({ message: 'hook accepted', signature: 'raw' }));
   });
-  it.each(WIRE_FORMS)('%s, signed over the compact re-serialisation (Node library style): 200, queued as received', async (_, template) => {
+  it.each(WIRE_FORMS)('%s, signed over the compact re-serialisation (Node library style): 200, the signed text is queued', async (_, template, signedTemplate) => {
     const handler = warmHandler();
-    const body = template.replace('TS', String(Date.now()));
-    const result = await handler(pluginHook(body, { signedBody: JSON.stringify(JSON.parse(body)) }), lambdaContext());
+    const ts = String(Date.now());
+    const body = template.replace('TS', ts);
+    const signedText = signedTemplate.replace('TS', ts);
+    const result = await handler(pluginHook(body, { signedBody: signedText }), lambdaContext());
     expect(result.statusCode).toBe(200);
-    await expectOneQueued(body);
+    await expectOneQueued(signedText);
     expect(logs()).toContainEqual(expect.objectContaining({ message: 'hook accepted', signature: 'compact' }));
   });
 
@@ -580,7 +599,34 @@ describe('POST /hooks/crisp: refusals (nothing queued, never a 5xx)', () => {
     expect(logs()).toContainEqual(expect.objectContaining({ message: 'hook rejected', problem: 'not_an_object' }));
   });
 
-  it.each(['event', 'website_id', 'timestamp'])('an envelope without "%s", signed: 400 invalid_envelope naming it', async (field) => {
+  it.each<[string, unknown]>([
+    ['a string', 'hello'],
+    ['a number', 42],
+    ['an array', [{ content: 'hi' }]],
+    ['null', null],
+  ])('"data" that is %s, signed: 400 invalid_envelope naming data (never a handler crash later)', async (_name, data) => {
+    const handler = warmHandler();
+    await expectRejected(await handler(pluginHook(compact({ data })), lambdaContext()), 400, 'invalid_envelope');
+    expect(logs()).toContainEqual(expect.objectContaining({ message: 'hook rejected', field: 'data' }));
+  });
+
+  it('a number too large for JSON (1e400) in a body signed over its raw bytes: 400, never Infinity in a handler', async () => {
+    const handler = warmHandler();
+    const body = `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"n":1e400},"timestamp":${Date.now()}}`;
+    await expectRejected(await handler(pluginHook(body), lambdaContext()), 400, 'invalid_envelope');
+    expect(logs()).toContainEqual(expect.objectContaining({ message: 'hook rejected', problem: 'non_finite_number' }));
+  });
+
+  it('the same body signed over its compact form (where 1e400 is null): 200, and the queued text holds null, as signed', async () => {
+    const handler = warmHandler();
+    const ts = Date.now();
+    const body = `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"n":1e400},"timestamp":${ts}}`;
+    const signedText = `{"website_id":"${WEBSITE_ID}","event":"message:send","data":{"n":null},"timestamp":${ts}}`;
+    expect((await handler(pluginHook(body, { signedBody: signedText }), lambdaContext())).statusCode).toBe(200);
+    await expectOneQueued(signedText);
+  });
+
+  it.each(['event', 'website_id', 'timestamp', 'data'])('an envelope without "%s", signed: 400 invalid_envelope naming it', async (field) => {
     const handler = warmHandler();
     const value = envelope();
     delete value[field];
@@ -720,6 +766,37 @@ describe('POST /hooks/crisp/website?key=... (Website Hooks)', () => {
     const message = await expectOneQueued(body);
     expect(attributesOf(message)).toMatchObject({ event: 'message:send', websiteId: WEBSITE_ID, hookKind: 'website', deliveryAttempt: '1', deliveryAttemptLimit: '3' });
     expect(logs()).toContainEqual(expect.objectContaining({ message: 'hook accepted', kind: 'website', event: 'message:send', website_id: WEBSITE_ID }));
+  });
+
+  it("no X-Crisp-Request-Timestamp: the event's own timestamp is checked instead; fresh → 200", async () => {
+    const handler = warmHandler();
+    const body = compact({ timestamp: Date.now() - 60_000 });
+    const event = websiteHook(body, WEBSITE_KEY);
+    delete event.headers['x-crisp-request-timestamp'];
+    expect((await handler(event, lambdaContext())).statusCode).toBe(200);
+    await expectOneQueued(body);
+  });
+
+  it("no X-Crisp-Request-Timestamp and an event timestamp older than the window (a captured hook replayed): 401 stale_timestamp", async () => {
+    const handler = warmHandler();
+    const event = websiteHook(compact({ timestamp: Date.now() - 3601_000 }), WEBSITE_KEY);
+    delete event.headers['x-crisp-request-timestamp'];
+    await expectRejected(await handler(event, lambdaContext()), 401, 'stale_timestamp');
+    expect(logs()).toContainEqual(expect.objectContaining({ message: 'hook rejected', HookStale: 1, event: 'message:send' }));
+  });
+
+  it('a fresh X-Crisp-Request-Timestamp does not rescue a stale event: the header is not signed on Website Hooks', async () => {
+    const handler = warmHandler();
+    const event = websiteHook(compact({ timestamp: Date.now() - 2 * 3600_000 }), WEBSITE_KEY);
+    expect(event.headers['x-crisp-request-timestamp']).toBeDefined();
+    await expectRejected(await handler(event, lambdaContext()), 401, 'stale_timestamp');
+  });
+
+  it('an event timestamp more than 5 minutes ahead: 401 future_timestamp', async () => {
+    const handler = warmHandler();
+    const event = websiteHook(compact({ timestamp: Date.now() + 10 * 60_000 }), WEBSITE_KEY);
+    delete event.headers['x-crisp-request-timestamp'];
+    await expectRejected(await handler(event, lambdaContext()), 401, 'future_timestamp');
   });
 
   it('a wrong key: 401 key_mismatch', async () => {

@@ -6,8 +6,22 @@
  * distinct values collide) stay distinct; only their exponent marker and sign are normalised.
  *
  * A small recursive-descent parser, because `JSON.parse` loses number literals and Node 20 has no
- * reviver source access. Throws `SyntaxError` on anything that is not JSON.
+ * reviver source access. Throws `CanonicalJsonError` (a `SyntaxError`) on anything that is not
+ * JSON, on nesting deeper than 256 levels, and on a number JSON cannot carry: a literal such as
+ * `1e400` that `JSON.parse` would turn into `Infinity`, a value nobody signed.
  */
+
+export type CanonicalJsonProblem = 'syntax' | 'too_deep' | 'non_finite_number';
+
+export class CanonicalJsonError extends SyntaxError {
+  override readonly name = 'CanonicalJsonError';
+  constructor(
+    readonly problem: CanonicalJsonProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export function canonicalJson(text: string): string {
   const parser = new Parser(text);
@@ -31,14 +45,15 @@ export function canonicalMembers(text: string): Map<string, string> {
 
 const NUMBER_RE = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 const STRING_SPECIAL = /["\\\u0000-\u001f]/g;
+const EXPONENT = /[eE]/;
 
 class Parser {
   pos = 0;
   private depth = 0;
   constructor(private readonly text: string) {}
 
-  fail(message: string): never {
-    throw new SyntaxError(`${message} at position ${this.pos}`);
+  fail(message: string, problem: CanonicalJsonProblem = 'syntax'): never {
+    throw new CanonicalJsonError(problem, `${message} at position ${this.pos}`);
   }
 
   skipWhitespace(): void {
@@ -62,7 +77,7 @@ class Parser {
 
   private nested<T>(parse: () => T): T {
     this.depth += 1;
-    if (this.depth > 256) this.fail('JSON nested too deeply');
+    if (this.depth > 256) this.fail('JSON nested too deeply', 'too_deep');
     const result = parse();
     this.depth -= 1;
     return result;
@@ -182,7 +197,12 @@ class Parser {
     NUMBER_RE.lastIndex = this.pos;
     const match = NUMBER_RE.exec(this.text);
     if (!match || match[0] === '' || match[0] === '-') this.fail('unexpected token');
-    this.pos += match[0].length;
-    return match[0].replace('E', 'e').replace('e+', 'e');
+    const literal = match[0];
+    // Only a literal with an exponent or over 308 digits can overflow a double: check just those.
+    if ((literal.length > 308 || EXPONENT.test(literal)) && !Number.isFinite(Number(literal))) {
+      this.fail('number too large for JSON (it would be Infinity)', 'non_finite_number');
+    }
+    this.pos += literal.length;
+    return literal.replace('E', 'e').replace('e+', 'e');
   }
 }

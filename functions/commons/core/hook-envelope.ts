@@ -1,6 +1,6 @@
 /**
  * What the receiver checks and keeps of a Crisp hook once it is authenticated: the envelope
- * (`website_id`, `event`, `timestamp`), the delivery headers, the subscription filters, and the
+ * (`website_id`, `event`, `timestamp`, a `data` object), the delivery headers, the subscription filters, and the
  * SQS message that carries it all. Pure logic, no AWS.
  */
 
@@ -22,13 +22,20 @@ const EVENT_RE = /^[a-z0-9_]+(:[a-z0-9_]+)*$/i;
 const MAX_ID_LENGTH = 128;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses the body as Crisp's envelope: a JSON object with `website_id`, `event`, `timestamp`. */
-export function parseEnvelope(rawBody: Uint8Array): EnvelopeCheck {
+/**
+ * Parses the body as Crisp's envelope: a JSON object with `website_id`, `event`, `timestamp` and a
+ * `data` object. `body` is the text to process (the signed text), or bytes that must be UTF-8.
+ */
+export function parseEnvelope(body: Uint8Array | string): EnvelopeCheck {
   let text: string;
-  try {
-    text = utf8.decode(rawBody);
-  } catch {
-    return { ok: false, reason: 'not_utf8', message: 'The body is not valid UTF-8.' };
+  if (typeof body === 'string') {
+    text = body;
+  } else {
+    try {
+      text = utf8.decode(body);
+    } catch {
+      return { ok: false, reason: 'not_utf8', message: 'The body is not valid UTF-8.' };
+    }
   }
   let parsed: unknown;
   try {
@@ -36,16 +43,16 @@ export function parseEnvelope(rawBody: Uint8Array): EnvelopeCheck {
   } catch {
     return { ok: false, reason: 'not_json', message: 'The body is not JSON.' };
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+  if (!isObject(parsed)) {
     return { ok: false, reason: 'not_an_object', message: 'The body is not a JSON object (a Crisp hook envelope).' };
   }
-  const body = parsed as Record<string, unknown>;
-  for (const field of ['website_id', 'event', 'timestamp']) {
-    if (body[field] === undefined || body[field] === null || body[field] === '') {
+  const members = parsed;
+  for (const field of ['website_id', 'event', 'timestamp', 'data']) {
+    if (members[field] === undefined || members[field] === null || members[field] === '') {
       return { ok: false, reason: 'missing_field', field, message: `The envelope has no "${field}".` };
     }
   }
-  const { website_id: websiteId, event, timestamp } = body;
+  const { website_id: websiteId, event, timestamp, data } = members;
   if (typeof websiteId !== 'string' || websiteId.length > MAX_ID_LENGTH || !/^[\w-]+$/.test(websiteId)) {
     return { ok: false, reason: 'invalid_field', field: 'website_id', message: '"website_id" is not a Crisp website ID.' };
   }
@@ -56,7 +63,15 @@ export function parseEnvelope(rawBody: Uint8Array): EnvelopeCheck {
   if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0) {
     return { ok: false, reason: 'invalid_field', field: 'timestamp', message: '"timestamp" is not a time in milliseconds.' };
   }
-  return { ok: true, envelope: { websiteId, event, timestamp: ts }, text, value: body };
+  // Handlers read `event.data.<field>`: anything but an object would crash them and dead-letter the event.
+  if (!isObject(data)) {
+    return { ok: false, reason: 'invalid_field', field: 'data', message: '"data" is not a JSON object.' };
+  }
+  return { ok: true, envelope: { websiteId, event, timestamp: ts }, text, value: members };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,13 +159,13 @@ export const ATTRIBUTES = {
 const SQS_UNSAFE = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 /**
- * The body as received, plus attributes. A body holding a character SQS refuses (possible
- * inside a JSON string, e.g. U+FFFF) travels base64-encoded with `bodyEncoding=base64`, so it
+ * The body to process (the signed text: the bytes received, or their compact form when only that
+ * was signed), plus attributes. A body holding a character SQS refuses (possible inside a JSON
+ * string, e.g. U+FFFF) travels base64-encoded (its UTF-8 bytes) with `bodyEncoding=base64`, so it
  * is never lost to a permanent send error.
  */
 export function buildQueueMessage(input: {
   text: string;
-  rawBody: Uint8Array;
   envelope: HookEnvelope;
   delivery: DeliveryInfo;
   kind: HookKind;
@@ -169,7 +184,7 @@ export function buildQueueMessage(input: {
   if (input.delivery.origin) attributes[ATTRIBUTES.hookOrigin] = { DataType: 'String', StringValue: input.delivery.origin };
   if (SQS_UNSAFE.test(input.text)) {
     attributes[ATTRIBUTES.bodyEncoding] = { DataType: 'String', StringValue: 'base64' };
-    return { body: Buffer.from(input.rawBody).toString('base64'), attributes };
+    return { body: Buffer.from(input.text, 'utf8').toString('base64'), attributes };
   }
   return { body: input.text, attributes };
 }

@@ -7,6 +7,12 @@
  * compact bodies without `\u` escapes. So the raw bytes are checked first, then the compact
  * re-serialisation, with the current and then the previous secret (a rotation under way).
  *
+ * What is signed is what is processed: when only the compact form matches, the check returns
+ * that compact text, and the caller queues, keys and hands on that text, never the bytes it
+ * received. Many byte strings share one compact form (`1`, `1.0`, `10e-1`; whitespace; escapes;
+ * a repeated key), so processing the received bytes would let one captured hook, re-spelt,
+ * pass as a new event.
+ *
  * Website Hooks carry no signature: a key in the URL is compared with the configured one.
  * Every comparison is constant-time.
  */
@@ -31,7 +37,10 @@ function hookMac(secret: string, timestamp: string, body: Uint8Array): Buffer {
 export type SignatureFailure = 'signature_missing' | 'signature_malformed' | 'timestamp_missing' | 'timestamp_malformed' | 'signature_mismatch';
 
 export type SignatureCheck =
-  | { ok: true; variant: 'raw' | 'compact'; secret: 'current' | 'previous' }
+  /** The bytes as received are signed: process them. */
+  | { ok: true; variant: 'raw'; secret: 'current' | 'previous' }
+  /** Only the compact re-serialisation is signed: process `text` (that form), not the bytes received. */
+  | { ok: true; variant: 'compact'; secret: 'current' | 'previous'; text: string }
   | { ok: false; reason: SignatureFailure };
 
 const SIGNATURE_RE = /^[0-9a-fA-F]{64}$/;
@@ -55,27 +64,36 @@ export function verifyHookSignature(input: {
   if (!TIMESTAMP_RE.test(timestamp)) return { ok: false, reason: 'timestamp_malformed' };
 
   const expected = Buffer.from(signature.toLowerCase(), 'hex');
-  let compact: Buffer | undefined | null = null; // computed only if the raw bytes do not match
+  let compact: { text: string; bytes: Buffer } | undefined | null = null; // computed only if the raw bytes do not match
   const candidates: Array<['current' | 'previous', string]> = [['current', input.secrets.current]];
   if (input.secrets.previous) candidates.push(['previous', input.secrets.previous]);
   for (const [which, secret] of candidates) {
     if (timingSafeEqual(hookMac(secret, timestamp, input.rawBody), expected)) return { ok: true, variant: 'raw', secret: which };
-    if (compact === null) compact = compactBody(input.rawBody);
-    if (compact && timingSafeEqual(hookMac(secret, timestamp, compact), expected)) return { ok: true, variant: 'compact', secret: which };
+    if (compact === null) compact = compactForm(input.rawBody);
+    if (compact && timingSafeEqual(hookMac(secret, timestamp, compact.bytes), expected)) {
+      return { ok: true, variant: 'compact', secret: which, text: compact.text };
+    }
   }
   return { ok: false, reason: 'signature_mismatch' };
 }
 
-/** `JSON.stringify(JSON.parse(body))` when that differs from the raw bytes, else undefined. */
-function compactBody(rawBody: Uint8Array): Buffer | undefined {
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * `JSON.stringify(JSON.parse(body))`, as Crisp's Node library computes it, when that differs
+ * from the raw bytes; undefined when the body is not UTF-8 JSON or already compact. Non-finite
+ * numbers (`1e400`) come out as `null` here, as they do in the signer's form.
+ */
+function compactForm(rawBody: Uint8Array): { text: string; bytes: Buffer } | undefined {
   let text: string;
   try {
-    text = JSON.stringify(JSON.parse(Buffer.from(rawBody).toString('utf8')));
+    text = JSON.stringify(JSON.parse(utf8.decode(rawBody)));
   } catch {
     return undefined;
   }
-  const compact = Buffer.from(text, 'utf8');
-  return compact.equals(Buffer.from(rawBody)) ? undefined : compact;
+  if (text === undefined) return undefined;
+  const bytes = Buffer.from(text, 'utf8');
+  return bytes.equals(rawBody) ? undefined : { text, bytes };
 }
 
 /**
