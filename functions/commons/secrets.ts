@@ -128,7 +128,7 @@ export class CachedSecret<T = string> {
 function actionFor(reason: SecretFailureReason, label: string, secretId: string): string {
   switch (reason) {
     case 'not_set':
-      return `set the ${label}: aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string "$VALUE"`;
+      return `set the ${label}: the stack output's Set...Command, or printf '%s' "$VALUE" | aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string file:///dev/stdin`;
     case 'malformed':
       return `the value of ${secretId} is not in the expected format: see the README (secrets)`;
     case 'not_found':

@@ -606,10 +606,13 @@ function expectSilentPutCommand(command: string, secretId: string): void {
   expect(command).toContain('--secret-id');
   expect(command).toContain('read -rs');
   expect(command).toContain(`--secret-id ${secretId}`);
-  // The value comes only from the variable `read -rs` filled, never from the template.
+  // The value comes only from the variable `read -rs` filled, never from the template, and reaches
+  // the CLI on standard input (never as an argument, which any user can read in the process list).
   const variable = /read -rs (\w+)/.exec(command)?.[1];
   expect(variable).toBeDefined();
-  expect(command).toMatch(new RegExp(`--secret-string "\\$${variable}"`));
+  expect(command).toContain(`printf '%s' "$${variable}" | aws secretsmanager put-secret-value`);
+  expect(command).toContain('--secret-string file:///dev/stdin');
+  expect(command).not.toContain(`--secret-string "$${variable}"`);
   expect(command).not.toContain(SECRET_PLACEHOLDER_PREFIX);
 }
 
