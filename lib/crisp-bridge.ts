@@ -87,6 +87,7 @@ export class CrispBridge extends Construct {
     });
     this.monitoring = new BridgeMonitoring(this, 'Monitoring', {
       httpApi: this.api.httpApi,
+      accessLogs: this.api.accessLogs,
       signer: this.ticketCenter.function,
       receiver: this.hookReceiver.function,
       consumer: this.consumer.function,

@@ -15,6 +15,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -22,6 +23,8 @@ import { Construct } from 'constructs';
 
 export interface BridgeMonitoringProps {
   readonly httpApi: HttpApi;
+  /** The API's JSON access logs: 429s on the hook routes are counted from them. */
+  readonly accessLogs: ILogGroup;
   readonly signer: IFunction;
   readonly receiver: IFunction;
   readonly consumer: IFunction;
@@ -48,6 +51,12 @@ export interface BridgeMonitoringProps {
    * @default 20
    */
   readonly rejectedHooksThreshold?: number;
+  /**
+   * Alarm when API Gateway throttles this many hook requests (429) in 5 minutes: Crisp's real
+   * hooks are then refused too (a flood, or a route limit below your traffic).
+   * @default 1
+   */
+  readonly throttledHooksThreshold?: number;
   /**
    * @default the stack's name
    */
@@ -162,6 +171,27 @@ export class BridgeMonitoring extends Construct {
         'misconfigured sender or forged hooks. The HookRejected metric per reason says which. README: Operations > Alarms, and what to do.',
     );
 
+    // HTTP APIs have no per-client limit and no WAF: an unauthenticated flood on a hook route uses
+    // up its throttle, and API Gateway then answers Crisp's genuine hooks 429 too. API Gateway
+    // publishes no throttle metric for HTTP APIs, so 429s on the hook routes are counted from the
+    // access logs.
+    const throttledHooks = new MetricFilter(this, 'HookThrottledFilter', {
+      logGroup: props.accessLogs,
+      // The access log format writes every value as a JSON string ("status":"429").
+      filterPattern: FilterPattern.all(FilterPattern.stringValue('$.status', '=', '429'), FilterPattern.stringValue('$.routeKey', '=', 'POST /hooks/crisp*')),
+      metricNamespace: namespace,
+      metricName: 'HookThrottled',
+      metricValue: '1',
+    }).metric({ statistic: Stats.SUM, period, label: 'throttled (429)' });
+    alarm(
+      'HookRequestsThrottled',
+      throttledHooks,
+      props.throttledHooksThreshold ?? 1,
+      'crisp-bridge: API Gateway throttled hook requests (429): Crisp retries, but drops an event whose every attempt fails. ' +
+        'A flood of forged hooks, or real traffic above the hook route limit (hookThrottleRateLimit). ' +
+        'README: Security model > Floods.',
+    );
+
     // The dashboard: the pipeline from left to right, then latency.
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? Stack.of(this).stackName, defaultInterval: Duration.hours(3) });
     const hooks = (name: string, label: string) => bridgeMetric('hook-receiver', name, label);
@@ -176,7 +206,13 @@ export class BridgeMonitoring extends Construct {
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Hooks received',
-        left: [hooks('HookAccepted', 'accepted (queued)'), hooks('HookFiltered', 'filtered'), hooks('HookRejected', 'rejected'), hooks('HookFailed', 'not accepted (503)')],
+        left: [
+          hooks('HookAccepted', 'accepted (queued)'),
+          hooks('HookFiltered', 'filtered'),
+          hooks('HookRejected', 'rejected'),
+          hooks('HookFailed', 'not accepted (503)'),
+          throttledHooks,
+        ],
         width: 8,
       }),
       new GraphWidget({

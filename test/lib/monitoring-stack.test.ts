@@ -177,6 +177,22 @@ describe('alarms', () => {
     expect(alarm.EvaluationPeriods).toBe(1);
   });
 
+  // HTTP APIs publish no throttle metric: 429s on the hook routes are counted from the access logs.
+  it('counts 429s on the hook routes from the access logs, and alarms on the first one', () => {
+    const filters = Object.values(template.findResources('AWS::Logs::MetricFilter')).map((filter) => (filter as Json).Properties as Json);
+    const throttled = filters.filter((filter) => JSON.stringify(filter.MetricTransformations).includes('HookThrottled'));
+    expect(throttled).toHaveLength(1);
+    const filter = throttled[0]!;
+    expect(filter.FilterPattern).toBe('{ ($.status = "429") && ($.routeKey = "POST /hooks/crisp*") }');
+    const accessLogs = (template.toJSON().Resources[single(template, STAGE).id].Properties as Json).AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] } };
+    expect(filter.LogGroupName).toEqual({ Ref: accessLogs.DestinationArn['Fn::GetAtt'][0] });
+    expect(filter.MetricTransformations).toEqual([{ MetricNamespace: 'CrispBridge', MetricName: 'HookThrottled', MetricValue: '1' }]);
+    const alarm = alarmOn(template, 'CrispBridge', 'HookThrottled', []);
+    expect(alarm.Threshold).toBe(1);
+    expect(alarm.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
+    expect(alarmMetric(alarm).statistic).toBe('Sum');
+  });
+
   it('makes every alarm quiet on missing data, notify the alarm topic on ALARM and OK, and say what to do', () => {
     const alarms = Object.values(template.findResources(ALARM)).map((alarm) => (alarm as Json).Properties as Json);
     expect(alarms.length).toBeGreaterThan(0);
