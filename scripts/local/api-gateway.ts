@@ -3,13 +3,22 @@
  * code that is deployed, as payload format 2.0 events, with the JWT authorizer, CORS, the
  * 10 MB payload limit and API Gateway's own answers for what never reaches a function
  * (404 for unknown routes, 401 from the authorizer, 500 when a function throws).
+ *
+ * Unlike API Gateway, it answers only to itself, on loopback:
+ * - it listens on 127.0.0.1 (or ::1), never on a network interface (see ./emulators/loopback);
+ * - it answers only requests whose `Host` names it (`127.0.0.1`, `localhost` or `[::1]`, with
+ *   its port); every other request gets a 403 `forbidden_host` before anything else happens.
+ *   That is the defence against DNS rebinding: a page on evil.example can have its name
+ *   re-resolved to 127.0.0.1 and then talk to this server as if same-origin (reading the
+ *   answers, minting tokens with `POST /local/token`), but the browser still sends
+ *   `Host: evil.example`, which a page really served from this machine never does.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext } from './lambda-context';
 import { type AuthorizerConfig, verifyAsApiGateway } from './dev-issuer';
+import { listenOnLoopback } from './emulators/loopback';
 
 export type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | string | object>;
 
@@ -26,17 +35,41 @@ export interface LocalRoute {
   timeoutMs?: number;
 }
 
+/** A response from a local-only page. */
+export interface LocalResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+/** A request to a local-only page, once its `Host` has been checked and its body read. */
+export interface LocalSiteRequest {
+  method: string;
+  pathname: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /**
+   * This server's own origins (`http://127.0.0.1:<port>`, `http://localhost:<port>`,
+   * `http://[::1]:<port>`): the `Origin` a browser sends with a request from its own pages.
+   */
+  ownOrigins: readonly string[];
+}
+
+/** Local-only pages (the demo dashboard): a response, or undefined for "not mine". */
+export type LocalSite = (request: LocalSiteRequest) => Promise<LocalResponse | undefined>;
+
 export interface LocalApiOptions {
   routes: LocalRoute[];
   authorizer: AuthorizerConfig;
   /** Browser origins allowed by CORS. Default none. */
   allowedOrigins?: string[];
+  /** The loopback address to listen on: `127.0.0.1` (default) or `::1`; anything else throws. */
   host?: string;
   port?: number;
-  /** Where API Gateway-level events are reported (unknown routes, authorizer refusals). */
+  /** Where API Gateway-level events are reported (unknown routes, authorizer refusals, foreign hosts). */
   log?: (line: Record<string, unknown>) => void;
-  /** Local-only pages served before the API's routes (the demo dashboard); undefined: not one. */
-  localSite?: (method: string, pathname: string, body: Buffer) => Promise<{ status: number; headers: Record<string, string>; body: string | Buffer } | undefined>;
+  /** Local-only pages served when no API route matches (the demo dashboard); undefined: not one. */
+  localSite?: LocalSite;
 }
 
 export interface LocalApi {
@@ -46,14 +79,22 @@ export interface LocalApi {
 }
 
 const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+/** The names of this machine's loopback addresses, as they appear in a URL's host. */
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'] as const;
+/** How much of a refused `Host` is logged. */
+const LOGGED_HOST_CHARS = 100;
 const TEXT_TYPES = /^(text\/|application\/(json|xml|x-www-form-urlencoded|javascript)|[^;]*\+json|[^;]*\+xml)/i;
 
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
   const handlers = new Map<LocalRoute, Promise<HttpHandler>>();
   const allowedOrigins = options.allowedOrigins ?? [];
   const log = options.log ?? (() => undefined);
+  // Known once listening (the port may be 0 until then); requests only arrive after that.
+  let self: LoopbackIdentity | undefined;
 
-  const server = createServer((req, res) => {
+  // A request without Host is refused like a foreign one (403 forbidden_host), rather than by
+  // Node's own 400, so that every refusal of the Host check looks the same.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     serve(req, res).catch((error: unknown) => {
       log({ level: 'ERROR', message: 'local api gateway failure', error: String(error) });
       if (!res.headersSent) send(res, 500, { message: 'Internal Server Error' });
@@ -61,6 +102,12 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // First of all, before the body is read or any route looked at: see the header comment.
+    if (!self || !self.hosts.has(req.headers.host?.toLowerCase() ?? '')) {
+      log({ level: 'WARN', message: 'local api gateway: foreign host refused', host: printableHost(req.headers.host) });
+      const where = self ? self.origins.join(', ') : 'localhost';
+      return send(res, 403, { error: { code: 'forbidden_host', message: `The local stack only answers to localhost: open it at ${where}.` } });
+    }
     const url = new URL(req.url ?? '/', 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();
     const origin = req.headers.origin;
@@ -78,7 +125,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' }, cors);
     if (!route) {
-      const local = await options.localSite?.(method, url.pathname, body);
+      const local = await options.localSite?.({ method, pathname: url.pathname, headers: req.headers, body, ownOrigins: self.origins });
       if (local) {
         res.writeHead(local.status, local.headers).end(local.body);
         return;
@@ -113,13 +160,10 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     writeResult(res, result, cors);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server, { port: options.port, host: options.host });
+  self = loopbackIdentity(listening.port);
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${address.port}`,
+    url: listening.url,
     server,
     close: () =>
       new Promise<void>((resolve) => {
@@ -127,6 +171,40 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
         server.close(() => resolve());
       }),
   };
+}
+
+interface LoopbackIdentity {
+  /** The `Host` values (lowercase) that name this server. */
+  hosts: ReadonlySet<string>;
+  /** Its origins, as browsers serialize them in `Origin`. */
+  origins: readonly string[];
+}
+
+/**
+ * The hosts and origins of a server on loopback at `port`: `127.0.0.1:<port>`,
+ * `localhost:<port>` and `[::1]:<port>`. Clients leave the port out of `Host` only when it is
+ * the scheme's default (RFC 9110, 7.2), so the bare names are accepted on port 80 only, where
+ * the URL standard drops the port from the origin too.
+ */
+export function loopbackIdentity(port: number): LoopbackIdentity {
+  const hosts = new Set<string>();
+  const origins: string[] = [];
+  for (const name of LOOPBACK_NAMES) {
+    const url = new URL(`http://${name}:${port}`);
+    hosts.add(`${name}:${port}`).add(url.host);
+    origins.push(url.origin);
+  }
+  return { hosts, origins };
+}
+
+/**
+ * A refused `Host` as it can be logged: it is attacker-chosen, so control characters are
+ * dropped (no forged log lines) and it is cut to LOGGED_HOST_CHARS. `null`: there was none.
+ */
+function printableHost(host: string | undefined): string | null {
+  if (host === undefined) return null;
+  const clean = host.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '');
+  return clean.length > LOGGED_HOST_CHARS ? `${clean.slice(0, LOGGED_HOST_CHARS)}…` : clean;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

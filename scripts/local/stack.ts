@@ -2,6 +2,8 @@
  * The whole system on one machine: the same routes and the same handler code as the deployed
  * stack, with AWS services emulated in-process and reached through the standard
  * `AWS_ENDPOINT_URL_*` variables, exactly as the deployed functions reach the real ones.
+ * Everything listens on loopback only and the API answers only to its own name (localhost),
+ * against DNS rebinding: see ./api-gateway and ./emulators/loopback.
  *
  * Each feature adds its routes (and its workers) here.
  */
@@ -12,6 +14,7 @@ import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevTok
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
 import { type DynamoDbEmulator, startDynamoDbEmulator } from './emulators/dynamodb';
 import { type FaultProxy, startFaultProxy } from './emulators/fault-proxy';
+import { assertLoopback } from './emulators/loopback';
 import { type SqsEmulator, startSqsEmulator } from './emulators/sqs';
 import { type Poller, type SqsHandler, startPoller } from './sqs-poller';
 import { createDemoSite } from './demo-site';
@@ -19,6 +22,10 @@ import { createDemoSite } from './demo-site';
 export interface LocalStackOptions {
   /** Default 0 (any free port). */
   port?: number;
+  /**
+   * The loopback address the API listens on: `127.0.0.1` (default) or `::1`; anything else
+   * throws. Every socket of the local stack is on loopback (see ./emulators/loopback).
+   */
   host?: string;
   /** Crisp website ID. Default: generated. */
   websiteId?: string;
@@ -96,6 +103,8 @@ export const LOCAL_SECRET_NAMES = {
 } as const;
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  // Before any emulator starts, so that a refused address leaves nothing running.
+  if (options.host !== undefined) assertLoopback(options.host);
   const websiteId = options.websiteId ?? randomUUID();
   const ticketCenterSecret = options.ticketCenterSecret ?? randomBytes(24).toString('base64url');
   const hookSecret = options.hookSecret ?? randomBytes(24).toString('hex');

@@ -1,6 +1,7 @@
 /**
  * The local demo dashboard: sign in with the local dev issuer, then open Support, which mounts
  * the Ticket Center with the embed module exactly as a customer's dashboard would.
+ * Tokens come from the stack's `POST /local/token`, which answers this page only.
  */
 import { mountTicketCenter, type TicketCenterHandle } from '../embed/ticket-center';
 
@@ -18,6 +19,10 @@ let observer: MutationObserver | undefined;
 let tokensIssued = 0;
 let lastErrorKind: string | undefined;
 
+/**
+ * A token from the local dev issuer. The stack issues one only to a JSON request from its own
+ * origin (scripts/local/demo-site.ts): keep the content type; the browser adds `Origin`.
+ */
 async function issueToken(claims: { email: string; name: string; verified: boolean; expired?: boolean }): Promise<string> {
   const response = await fetch('/local/token', {
     method: 'POST',

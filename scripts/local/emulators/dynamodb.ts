@@ -2,10 +2,11 @@
  * DynamoDB for the local stack and the tests: dynalite (in-process, in memory), with the dedupe
  * table created as the CDK construct creates it (key `pk`). dynalite has no TTL deletion; the
  * consumer treats an expired record as absent anyway, as it must on AWS where TTL lags.
+ * Listens on 127.0.0.1 only (see ./loopback): dynalite accepts any credentials.
  */
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback';
 
 export interface DynamoDbEmulator {
   /** `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL_DYNAMODB`. */
@@ -21,9 +22,7 @@ export interface DynamoDbEmulator {
 
 export async function startDynamoDbEmulator(options: { port?: number; tableName?: string } = {}): Promise<DynamoDbEmulator> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { url: endpoint } = await listenOnLoopback(server, { port: options.port });
   const tableName = options.tableName ?? 'crisp-bridge-dedupe';
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   await client.send(

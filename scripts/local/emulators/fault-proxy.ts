@@ -1,9 +1,10 @@
 /**
  * A TCP proxy in front of an emulator that a test can cut and restore, to emulate an AWS
  * service becoming unreachable (connections reset) and coming back, without losing its data.
+ * Listens on 127.0.0.1 only (see ./loopback), like the emulators it stands in front of.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback';
 
 export interface FaultProxy {
   /** `http://127.0.0.1:<port>`: use it instead of the emulator's endpoint. */
@@ -36,10 +37,9 @@ export async function startFaultProxy(targetEndpoint: string): Promise<FaultProx
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url: endpoint } = await listenOnLoopback(server);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     cut: () => {
       cut = true;
       for (const socket of sockets) socket.destroy();

@@ -4,10 +4,11 @@
  * `@aws-sdk/client-secrets-manager` pointed at it through `AWS_ENDPOINT_URL_SECRETS_MANAGER`.
  * No emulator exists on npm; this one also records every call and can be switched off, so
  * tests can assert what the functions asked for and what they do when the store is down.
+ * Listens on 127.0.0.1 only (see ./loopback): it hands out secrets without authentication.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback';
 
 export interface SecretsManagerCall {
   action: string;
@@ -92,10 +93,9 @@ export async function startSecretsManagerEmulator(initial: Record<string, string
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const { port: actualPort } = server.address() as AddressInfo;
+  const { url: endpoint } = await listenOnLoopback(server, { port });
   return {
-    endpoint: `http://127.0.0.1:${actualPort}`,
+    endpoint,
     calls,
     put,
     remove: (name) => void secrets.delete(nameOf(name)),

@@ -2,9 +2,17 @@
  * SQS for the local stack and the tests: fauxqs (an in-process SQS emulator speaking the JSON
  * protocol of today's SDK), with the hook queue and its dead-letter queue created the way the
  * CDK construct creates them.
+ *
+ * fauxqs's own `startFauxqs()` listens on 0.0.0.0 (hard-coded; its `host` option only names
+ * the host in queue URLs), which would open the queues, without authentication, to the whole
+ * network. So the app is built with its `buildApp()` and listened on 127.0.0.1 here (see
+ * ./loopback). What `startFauxqs()` adds on top (FAUXQS_* environment, init files, message
+ * spies) is not used by the local stack.
  */
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { LOOPBACK, httpUrl } from './loopback';
 
 export interface SqsEmulatorOptions {
   port?: number;
@@ -26,10 +34,11 @@ export interface SqsEmulator {
 
 export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promise<SqsEmulator> {
   // fauxqs is an ES module: loaded with import() (tsx, and jest through its moduleNameMapper).
-  const { startFauxqs } = await import('fauxqs');
+  const { buildApp } = await import('fauxqs');
   await allowSupplementaryCharacters();
-  const server = await startFauxqs({ port: options.port ?? 0, logger: false });
-  const endpoint = server.address;
+  const app = buildApp({ logger: false });
+  await app.listen({ port: options.port ?? 0, host: LOOPBACK });
+  const endpoint = httpUrl(LOOPBACK, (app.server.address() as AddressInfo).port);
   const client = new SQSClient({
     endpoint,
     region: 'us-east-1',
@@ -58,7 +67,7 @@ export async function startSqsEmulator(options: SqsEmulatorOptions = {}): Promis
     client,
     close: async () => {
       client.destroy();
-      await server.stop();
+      await app.close();
     },
   };
 }
