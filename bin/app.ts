@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * The CDK app: `npx cdk synth|deploy -c websiteId=... -c jwtIssuer=... -c jwtAudience=...`.
- * Configuration comes from CDK context; a missing or insecure value stops synth here with a
- * message that names the key.
+ * The reference app: `npx cdk synth|diff|deploy -c env=<name>` with the environment's settings
+ * from cdk.json (`environments`), or `-c websiteId=... -c jwtIssuer=... -c jwtAudience=...` alone.
+ * Top-level `-c key=value` overrides the environment. A missing, misspelt or insecure value stops
+ * synth here with a message that names the key.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CrispBridgeConfigError, configFromContext } from '../lib/config';
+import { appConfigFromContext } from '../lib/app-config';
+import { CrispBridgeConfigError } from '../lib/config';
 import { CrispBridgeStack } from '../lib/crisp-bridge-stack';
 
 const app = new App();
@@ -14,10 +16,11 @@ const app = new App();
 // acknowledged (next to its resource, with a reason) stops synth.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 try {
-  const bridge = configFromContext((key) => app.node.tryGetContext(key));
-  new CrispBridgeStack(app, String(app.node.tryGetContext('stackName') ?? 'CrispBridge'), {
+  const config = appConfigFromContext(app.node.getAllContext());
+  new CrispBridgeStack(app, config.stackName, {
     description: 'crisp-bridge: signed Crisp Ticket Center URLs and verified Crisp hooks, in your own AWS account',
-    bridge,
+    ...(config.account || config.region ? { env: { account: config.account, region: config.region } } : {}),
+    bridge: config.bridge,
   });
 } catch (error) {
   if (error instanceof CrispBridgeConfigError) {

@@ -1,9 +1,13 @@
 /**
  * crisp-bridge's deploy-time configuration: one typed shape for the construct props and the
- * CDK context keys (same names), validated before anything is built. A missing or insecure
- * value stops `cdk synth` with a message that names the key and says what to pass.
+ * CDK context keys (same names), validated before anything is built. A missing, misspelt or
+ * insecure value stops `cdk synth` with a message that names the key and says what to pass; an
+ * unknown key is refused with the closest known one ("did you mean ...?").
  */
-import { Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { existsSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 
 /**
  * Issuer of the local stack's dev tokens (`npm run token`). The `.invalid` domain can never
@@ -11,13 +15,49 @@ import { Token } from 'aws-cdk-lib';
  */
 export const LOCAL_DEV_ISSUER = 'https://dev-issuer.crisp-bridge.invalid/';
 
+/** Your own handler module, bundled into the consumer instead of the shipped example. */
+export interface HandlersConfig {
+  /**
+   * Path of the module (TypeScript or JavaScript) exporting `defineHandlers({...})` as its default
+   * export or as `handlers`; relative paths are resolved from the directory `cdk` runs in.
+   */
+  readonly entry: string;
+  /**
+   * Plain settings for your handlers (`context.settings.NAME`), set as the consumer's environment
+   * variables. Never a secret: use `secrets`.
+   * @default {}
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Secrets your handlers read (`await context.secrets.get('NAME')`): a Secrets Manager secret or
+   * its ARN. The consumer may read exactly these (GetSecretValue), and gets their ARNs, never values.
+   * @default {}
+   */
+  readonly secrets?: Record<string, ISecret | string>;
+}
+
+/** `retain` keeps a resource holding data when the stack is deleted; `destroy` deletes it. */
+export type RemovalPolicyName = 'retain' | 'destroy';
+
 export interface CrispBridgeConfig {
-  /** Crisp website ID (a UUID). */
-  readonly websiteId: string;
-  /** Identity provider issuing the frontend's tokens: `iss`, an https URL. */
-  readonly jwtIssuer: string;
-  /** Accepted token audiences. */
-  readonly jwtAudience: string[];
+  /**
+   * Deploy the signed Ticket Center URL endpoint (`GET /ticket-center/url`). Off, no Ticket
+   * Center secret, JWT authorizer or `websiteId` is needed.
+   * @default true
+   */
+  readonly ticketCenter?: boolean;
+  /**
+   * Deploy the hook receiver, its queue, the dedupe table and the consumer. Off, none of these
+   * exist (a Ticket-Center-only deployment).
+   * @default true
+   */
+  readonly hooks?: boolean;
+  /** Crisp website ID (a UUID). Required with the Ticket Center. */
+  readonly websiteId?: string;
+  /** Identity provider issuing the frontend's tokens: `iss`, an https URL. Required with the Ticket Center. */
+  readonly jwtIssuer?: string;
+  /** Accepted token audiences. Required with the Ticket Center. */
+  readonly jwtAudience?: string[];
   /** @default 'email' */
   readonly emailClaim?: string;
   /** @default true */
@@ -50,10 +90,30 @@ export interface CrispBridgeConfig {
   readonly hookThrottleRateLimit?: number;
   /** Burst above that rate on each hook route. @default 200 */
   readonly hookThrottleBurstLimit?: number;
+  /** Your handler module, its settings and secrets. @default the shipped example module */
+  readonly handlers?: HandlersConfig;
+  /**
+   * What happens to the resources holding data (the secrets, the hook queue, the dead-letter
+   * queue, the dedupe table) when the stack is deleted or a change would replace them.
+   * @default 'retain'
+   */
+  readonly removalPolicy?: RemovalPolicyName | RemovalPolicy;
+  /** The consumer function's timeout, in seconds (or a Duration). @default 30 */
+  readonly consumerTimeout?: number | Duration;
+  /** Receives of a failing message before SQS moves it to the dead-letter queue. @default 5 */
+  readonly maxReceiveCount?: number;
+  /**
+   * How long a message received by the consumer stays hidden: the wait before a failed event is
+   * retried. At least the consumer timeout; AWS recommends six times it. In seconds (or a Duration).
+   * @default 6 × consumerTimeout (180 s)
+   */
+  readonly visibilityTimeout?: number | Duration;
 }
 
 export const DEFAULT_DEDUPE_TTL_HOURS = 168;
 export const DEFAULT_HOOK_MAX_AGE_SECONDS = 3600;
+export const DEFAULT_CONSUMER_TIMEOUT_SECONDS = 30;
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 
 export class CrispBridgeConfigError extends Error {
   override readonly name = 'CrispBridgeConfigError';
@@ -65,9 +125,71 @@ export class CrispBridgeConfigError extends Error {
   }
 }
 
+/** How a key is read from CDK context (where every `-c` value is a string). */
+type KeyKind = 'string' | 'list' | 'boolean' | 'integer' | 'handlers' | 'removalPolicy';
+
+/** Every configuration key, and how CDK context gives it. The construct's own extra props are listed in `CONSTRUCT_ONLY_KEYS`. */
+export const CONFIG_KEYS: Readonly<Record<keyof CrispBridgeConfig, KeyKind>> = {
+  ticketCenter: 'boolean',
+  hooks: 'boolean',
+  websiteId: 'string',
+  jwtIssuer: 'string',
+  jwtAudience: 'list',
+  emailClaim: 'string',
+  requireEmailVerified: 'boolean',
+  lowercaseEmail: 'boolean',
+  allowedOrigins: 'list',
+  ticketCenterSecretArn: 'string',
+  hookSecretArn: 'string',
+  websiteHooks: 'boolean',
+  dedupeTtlHours: 'integer',
+  hookMaxAgeSeconds: 'integer',
+  hookEvents: 'list',
+  hookWebsiteIds: 'list',
+  alarmEmail: 'string',
+  throttleRateLimit: 'integer',
+  throttleBurstLimit: 'integer',
+  hookThrottleRateLimit: 'integer',
+  hookThrottleBurstLimit: 'integer',
+  handlers: 'handlers',
+  removalPolicy: 'removalPolicy',
+  consumerTimeout: 'integer',
+  maxReceiveCount: 'integer',
+  visibilityTimeout: 'integer',
+};
+
+/** Props of the `CrispBridge` construct that are not configuration values (objects CDK builds). */
+export const CONSTRUCT_ONLY_KEYS = ['logRetention'] as const;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const CLAIM_NAME = /^[A-Za-z0-9_:./-]{1,128}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const EVENT_PATTERN = /^(\*|[a-z0-9_]+(:[a-z0-9_]+)*(:\*)?)$/;
+const HANDLER_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+
+/**
+ * Environment variables the consumer sets itself or Lambda reserves: a handler setting may not
+ * take one of these names.
+ */
+const RESERVED_ENV = new Set([
+  'DEDUPE_TABLE_NAME',
+  'DEDUPE_TTL_HOURS',
+  'MAX_RECEIVE_COUNT',
+  'LEASE_MARGIN_MS',
+  'DEAD_LETTER_QUEUE_URL',
+  'HANDLER_SECRETS',
+  'METRICS_NAMESPACE',
+  'NODE_OPTIONS',
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'TZ',
+  'LANG',
+  'PATH',
+  'LD_LIBRARY_PATH',
+  'NODE_PATH',
+]);
+const RESERVED_ENV_PREFIXES = ['AWS_', 'LAMBDA_', 'CRISP_BRIDGE_'];
 
 const HINTS: Record<string, string> = {
   websiteId: 'your Crisp website ID (Crisp: Settings → Workspace Settings → Setup & Integrations)',
@@ -79,7 +201,8 @@ function missing(key: string): CrispBridgeConfigError {
   return new CrispBridgeConfigError(
     key,
     `crisp-bridge: missing required configuration "${key}": ${HINTS[key]}. ` +
-      `Pass it as CDK context (npx cdk deploy -c ${key}=...) or as the ${key} prop of the CrispBridge construct.`,
+      `Set it in your environment's configuration (cdk.json), pass it as CDK context (npx cdk deploy -c ${key}=...) ` +
+      `or as the ${key} prop of the CrispBridge construct; or deploy without the Ticket Center (ticketCenter: false).`,
   );
 }
 
@@ -89,29 +212,95 @@ function invalid(key: string, why: string): CrispBridgeConfigError {
 
 const isToken = (value: string): boolean => Token.isUnresolved(value);
 
+/** Refuses keys nobody knows, naming the closest known one: a typo must not be silently ignored. */
+export function refuseUnknownKeys(keys: Iterable<string>, known: readonly string[], where: string): void {
+  for (const key of keys) {
+    if (known.includes(key)) continue;
+    const guess = closest(key, known);
+    throw new CrispBridgeConfigError(
+      key,
+      `crisp-bridge: unknown configuration key "${key}" in ${where}${guess ? `: did you mean "${guess}"?` : '.'} ` +
+        `Known keys: ${[...known].sort().join(', ')}.`,
+    );
+  }
+}
+
+/** The known key nearest to `key` (case-insensitive edit distance, at most a third of its length), if any. */
+export function closest(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** Damerau-Levenshtein (optimal string alignment): a swapped pair of letters counts as one edit. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j += 1) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 /** Checks the configuration; throws `CrispBridgeConfigError` naming the first bad key. */
-export function validateConfig(config: CrispBridgeConfig): void {
-  if (!config.websiteId?.trim()) throw missing('websiteId');
-  if (!isToken(config.websiteId) && !UUID.test(config.websiteId)) {
-    throw invalid('websiteId', `"${config.websiteId}" is not a Crisp website ID (a UUID such as 42286ab3-b29a-4fde-8538-da0ae501d825).`);
+export function validateConfig(config: CrispBridgeConfig, extraKeys: readonly string[] = CONSTRUCT_ONLY_KEYS): void {
+  refuseUnknownKeys(
+    Object.keys(config).filter((key) => (config as Record<string, unknown>)[key] !== undefined),
+    [...Object.keys(CONFIG_KEYS), ...extraKeys],
+    'the CrispBridge props',
+  );
+  const ticketCenter = config.ticketCenter ?? true;
+  const hooks = config.hooks ?? true;
+  if (!ticketCenter && !hooks) {
+    throw new CrispBridgeConfigError(
+      'hooks',
+      'crisp-bridge: invalid configuration: both ticketCenter and hooks are off, so there is nothing to deploy. Turn at least one on.',
+    );
   }
 
-  if (!config.jwtIssuer?.trim()) throw missing('jwtIssuer');
-  if (!isToken(config.jwtIssuer)) checkIssuer(config.jwtIssuer);
-
-  if (!config.jwtAudience || config.jwtAudience.length === 0) throw missing('jwtAudience');
-  if (config.jwtAudience.some((aud) => !aud.trim())) throw invalid('jwtAudience', 'an audience is empty.');
+  if (ticketCenter) {
+    if (!config.websiteId?.trim()) throw missing('websiteId');
+    if (!isToken(config.websiteId) && !UUID.test(config.websiteId)) {
+      throw invalid('websiteId', `"${config.websiteId}" is not a Crisp website ID (a UUID such as 42286ab3-b29a-4fde-8538-da0ae501d825).`);
+    }
+    if (!config.jwtIssuer?.trim()) throw missing('jwtIssuer');
+    if (!isToken(config.jwtIssuer)) checkIssuer(config.jwtIssuer);
+    if (!config.jwtAudience || config.jwtAudience.length === 0) throw missing('jwtAudience');
+    if (config.jwtAudience.some((aud) => !aud.trim())) throw invalid('jwtAudience', 'an audience is empty.');
+  } else {
+    // Set but unused would mislead whoever reads the configuration.
+    for (const key of ['jwtIssuer', 'jwtAudience', 'emailClaim', 'requireEmailVerified', 'lowercaseEmail', 'allowedOrigins', 'ticketCenterSecretArn'] as const) {
+      if (config[key] !== undefined) throw invalid(key, 'is set but the Ticket Center is off (ticketCenter: false); remove it or turn the Ticket Center on.');
+    }
+  }
+  if (config.websiteId !== undefined && !ticketCenter && !isToken(config.websiteId) && !UUID.test(config.websiteId)) {
+    throw invalid('websiteId', `"${config.websiteId}" is not a Crisp website ID (a UUID).`);
+  }
 
   if (config.emailClaim !== undefined && !CLAIM_NAME.test(config.emailClaim)) {
     throw invalid('emailClaim', `"${config.emailClaim}" is not a claim name.`);
   }
-
   for (const origin of config.allowedOrigins ?? []) checkOrigin(origin);
 
   for (const key of ['ticketCenterSecretArn', 'hookSecretArn'] as const) {
     const arn = config[key];
-    if (arn !== undefined && !isToken(arn) && !SECRET_ARN.test(arn)) {
-      throw invalid(key, `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).`);
+    if (arn !== undefined) checkSecretArn(key, arn);
+  }
+
+  if (!hooks) {
+    for (const key of HOOK_KEYS) {
+      if (config[key] !== undefined) throw invalid(key, 'is set but the hooks are off (hooks: false); remove it or turn the hooks on.');
     }
   }
 
@@ -145,9 +334,110 @@ export function validateConfig(config: CrispBridgeConfig): void {
       throw invalid(key, `expected a whole number of requests between 1 and 10000, got ${value}.`);
     }
   }
+  if (config.handlers !== undefined) checkHandlers(config.handlers);
+  if (config.removalPolicy !== undefined) removalPolicyOf(config.removalPolicy);
+  retrySchedule(config);
 }
 
-const EVENT_PATTERN = /^(\*|[a-z0-9_]+(:[a-z0-9_]+)*(:\*)?)$/;
+/** Keys that only mean something with the hooks on. */
+const HOOK_KEYS = [
+  'hookSecretArn',
+  'websiteHooks',
+  'dedupeTtlHours',
+  'hookMaxAgeSeconds',
+  'hookEvents',
+  'hookWebsiteIds',
+  'hookThrottleRateLimit',
+  'hookThrottleBurstLimit',
+  'handlers',
+  'consumerTimeout',
+  'maxReceiveCount',
+  'visibilityTimeout',
+] as const;
+
+function checkSecretArn(key: string, arn: string): void {
+  if (!isToken(arn) && !SECRET_ARN.test(arn)) {
+    throw invalid(key, `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).`);
+  }
+}
+
+function checkHandlers(handlers: HandlersConfig): void {
+  refuseUnknownKeys(Object.keys(handlers), ['entry', 'environment', 'secrets'], 'handlers');
+  if (typeof handlers.entry !== 'string' || !handlers.entry.trim()) {
+    throw invalid('handlers', 'handlers.entry is required: the path of your handler module (e.g. src/crisp-handlers.ts).');
+  }
+  const entry = path.resolve(handlers.entry);
+  if (!HANDLER_EXTENSIONS.includes(path.extname(entry))) {
+    throw invalid('handlers', `handlers.entry "${handlers.entry}" must be a ${HANDLER_EXTENSIONS.join(', ')} file.`);
+  }
+  if (!existsSync(entry) || !statSync(entry).isFile()) {
+    throw invalid('handlers', `handlers.entry "${handlers.entry}" does not exist (resolved from ${process.cwd()} to ${entry}).`);
+  }
+  const names = new Set<string>();
+  for (const [name, value] of Object.entries(handlers.environment ?? {})) {
+    checkHandlerName('handlers.environment', name);
+    if (typeof value !== 'string') throw invalid('handlers', `handlers.environment.${name} must be a string.`);
+    names.add(name);
+  }
+  for (const [name, secret] of Object.entries(handlers.secrets ?? {})) {
+    checkHandlerName('handlers.secrets', name);
+    if (names.has(name)) throw invalid('handlers', `"${name}" is both a setting and a secret; give them different names.`);
+    if (typeof secret === 'string') checkSecretArn(`handlers.secrets.${name}`, secret);
+    else if (typeof secret !== 'object' || secret === null || typeof (secret as ISecret).secretArn !== 'string') {
+      throw invalid('handlers', `handlers.secrets.${name} must be a Secrets Manager secret (ISecret) or its ARN.`);
+    }
+  }
+}
+
+function checkHandlerName(where: string, name: string): void {
+  if (!ENV_NAME.test(name)) throw invalid('handlers', `${where}: "${name}" is not a valid name (letters, digits and _, not starting with a digit).`);
+  if (RESERVED_ENV.has(name) || RESERVED_ENV_PREFIXES.some((prefix) => name.startsWith(prefix))) {
+    throw invalid('handlers', `${where}: "${name}" is reserved by Lambda or crisp-bridge; choose another name.`);
+  }
+}
+
+/** `retain` (the default) or `destroy`, as a CDK RemovalPolicy. */
+export function removalPolicyOf(value: RemovalPolicyName | RemovalPolicy | undefined): RemovalPolicy {
+  // RemovalPolicy.RETAIN is the string 'retain', DESTROY is 'destroy'.
+  if (value === undefined) return RemovalPolicy.RETAIN;
+  if (value === RemovalPolicy.RETAIN || value === RemovalPolicy.DESTROY) return value as RemovalPolicy;
+  throw invalid('removalPolicy', `expected "retain" or "destroy", got ${JSON.stringify(value)}.`);
+}
+
+export interface RetrySchedule {
+  consumerTimeout: Duration;
+  visibilityTimeout: Duration;
+  maxReceiveCount: number;
+}
+
+/**
+ * The consumer's timeout, the queue's visibility timeout and its maximum receives, checked
+ * together: a visibility timeout shorter than the timeout would let SQS hand a message still
+ * being processed to a second consumer.
+ */
+export function retrySchedule(config: Pick<CrispBridgeConfig, 'consumerTimeout' | 'visibilityTimeout' | 'maxReceiveCount'>): RetrySchedule {
+  const seconds = (key: string, value: number | Duration | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const n = typeof value === 'number' ? value : value.toSeconds();
+    if (!Number.isInteger(n) || n < 1) throw invalid(key, `expected a whole number of seconds, at least 1, got ${n}.`);
+    return n;
+  };
+  const timeout = seconds('consumerTimeout', config.consumerTimeout, DEFAULT_CONSUMER_TIMEOUT_SECONDS);
+  if (timeout > 900) throw invalid('consumerTimeout', `${timeout} s is longer than Lambda's maximum of 900 s.`);
+  const visibility = seconds('visibilityTimeout', config.visibilityTimeout, 6 * timeout);
+  if (visibility < timeout) {
+    throw invalid(
+      'visibilityTimeout',
+      `${visibility} s is shorter than the consumer timeout (${timeout} s): SQS would hand a message still being processed to another consumer.`,
+    );
+  }
+  if (visibility > 43_200) throw invalid('visibilityTimeout', `${visibility} s is longer than SQS's maximum of 43200 s (12 hours).`);
+  const maxReceiveCount = config.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
+  if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
+    throw invalid('maxReceiveCount', `expected a whole number between 1 and 1000, got ${maxReceiveCount}.`);
+  }
+  return { consumerTimeout: Duration.seconds(timeout), visibilityTimeout: Duration.seconds(visibility), maxReceiveCount };
+}
 
 function checkIssuer(issuer: string): void {
   let url: URL;
@@ -186,34 +476,36 @@ function checkOrigin(origin: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // CDK context -> config. Values from `-c key=value` are strings; from cdk.json they may be
-// booleans or arrays. Both are accepted.
+// booleans, numbers, arrays or objects. Both are accepted.
 
 export type ContextReader = (key: string) => unknown;
 
+/** Reads every configuration key through `read` (unset keys stay undefined), then validates. */
 export function configFromContext(read: ContextReader): CrispBridgeConfig {
-  const config: CrispBridgeConfig = {
-    websiteId: stringValue(read, 'websiteId') ?? '',
-    jwtIssuer: stringValue(read, 'jwtIssuer') ?? '',
-    jwtAudience: listValue(read, 'jwtAudience') ?? [],
-    emailClaim: stringValue(read, 'emailClaim'),
-    requireEmailVerified: booleanValue(read, 'requireEmailVerified'),
-    lowercaseEmail: booleanValue(read, 'lowercaseEmail'),
-    allowedOrigins: listValue(read, 'allowedOrigins'),
-    ticketCenterSecretArn: stringValue(read, 'ticketCenterSecretArn'),
-    hookSecretArn: stringValue(read, 'hookSecretArn'),
-    websiteHooks: booleanValue(read, 'websiteHooks'),
-    dedupeTtlHours: integerValue(read, 'dedupeTtlHours'),
-    hookMaxAgeSeconds: integerValue(read, 'hookMaxAgeSeconds'),
-    hookEvents: listValue(read, 'hookEvents'),
-    hookWebsiteIds: listValue(read, 'hookWebsiteIds'),
-    alarmEmail: stringValue(read, 'alarmEmail'),
-    throttleRateLimit: integerValue(read, 'throttleRateLimit'),
-    throttleBurstLimit: integerValue(read, 'throttleBurstLimit'),
-    hookThrottleRateLimit: integerValue(read, 'hookThrottleRateLimit'),
-    hookThrottleBurstLimit: integerValue(read, 'hookThrottleBurstLimit'),
-  };
-  validateConfig(config);
-  return config;
+  const config: Record<string, unknown> = {};
+  for (const [key, kind] of Object.entries(CONFIG_KEYS)) {
+    const value = readValue(read, key, kind);
+    if (value !== undefined) config[key] = value;
+  }
+  validateConfig(config as CrispBridgeConfig, []);
+  return config as CrispBridgeConfig;
+}
+
+function readValue(read: ContextReader, key: string, kind: KeyKind): unknown {
+  switch (kind) {
+    case 'string':
+      return stringValue(read, key);
+    case 'list':
+      return listValue(read, key);
+    case 'boolean':
+      return booleanValue(read, key);
+    case 'integer':
+      return integerValue(read, key);
+    case 'removalPolicy':
+      return stringValue(read, key);
+    case 'handlers':
+      return handlersValue(read, key);
+  }
 }
 
 function stringValue(read: ContextReader, key: string): string | undefined {
@@ -247,4 +539,30 @@ function booleanValue(read: ContextReader, key: string): boolean | undefined {
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
   throw invalid(key, `expected true or false, got ${JSON.stringify(value)}.`);
+}
+
+/**
+ * `handlers` from context: an object `{ "entry": ..., "environment": {...}, "secrets": {"NAME": "<ARN>"} }`
+ * (cdk.json), or with `-c handlers=<path>` just the entry.
+ */
+function handlersValue(read: ContextReader, key: string): HandlersConfig | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    if (trimmed.startsWith('{')) {
+      try {
+        return JSON.parse(trimmed) as HandlersConfig;
+      } catch {
+        throw invalid(key, 'is not valid JSON.');
+      }
+    }
+    return { entry: trimmed };
+  }
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid(key, `expected {"entry": "<path>", ...}, got ${JSON.stringify(value)}.`);
+  const secrets = (value as { secrets?: unknown }).secrets;
+  if (secrets !== undefined && (typeof secrets !== 'object' || secrets === null || Object.values(secrets).some((arn) => typeof arn !== 'string'))) {
+    throw invalid(key, 'handlers.secrets in context must map names to secret ARNs (strings).');
+  }
+  return value as HandlersConfig;
 }

@@ -13,45 +13,54 @@ export class CrispBridgeStack extends Stack {
   constructor(scope: Construct, id: string, props: CrispBridgeStackProps) {
     super(scope, id, props);
     this.bridge = new CrispBridge(this, 'CrispBridge', props.bridge);
-    const secret = this.bridge.ticketCenter.secret;
+    const { ticketCenter, hooks, monitoring } = this.bridge;
 
     new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the crisp-bridge HTTP API', value: this.bridge.api.url });
-    new CfnOutput(this, 'TicketCenterUrlEndpoint', {
-      description: 'GET this with "Authorization: Bearer <identity token>" to get a signed Ticket Center URL',
-      value: this.bridge.ticketCenterUrlEndpoint,
-    });
-    new CfnOutput(this, 'TicketCenterSecretArn', {
-      description: 'Secrets Manager secret holding the Crisp Ticket Center secret',
-      value: secret.secret.secretArn,
-    });
-    new CfnOutput(this, 'SetTicketCenterSecretCommand', {
-      description: secret.created
-        ? 'Run this once, and paste the secret from Crisp (Plugins → Ticket Center → Settings → Security) when asked'
-        : 'Run this to change the (imported) Ticket Center secret',
-      value: secret.setValueCommand,
-    });
-
-    const hooks = this.bridge.hookReceiver;
-    new CfnOutput(this, 'HookUrl', {
-      description: 'Paste into the Crisp Marketplace (your plugin → Settings → Events → Web Hook URL) for Plugin Hooks',
-      value: this.bridge.pluginHookUrl,
-    });
-    new CfnOutput(this, 'HookSecretArn', { description: 'Secrets Manager secret holding the Crisp hook signing secret', value: hooks.hookSecret.secret.secretArn });
-    new CfnOutput(this, 'SetHookSecretCommand', {
-      description: 'Run this and paste the signing secret Crisp shows when you create the Web Hook',
-      value: hooks.hookSecret.setValueCommand,
-    });
-    if (hooks.websiteHookKey && this.bridge.websiteHookUrl) {
-      new CfnOutput(this, 'WebsiteHookUrlCommand', {
-        description: 'Prints the Website Hook URL, key included, to paste into Crisp (Settings → Website Settings → Advanced → Web Hooks). Treat it as a secret.',
-        value:
-          `echo "${this.bridge.websiteHookUrl}?key=$(aws secretsmanager get-secret-value --region ${Aws.REGION} ` +
-          `--secret-id ${hooks.websiteHookKey.secret.secretArn} --query SecretString --output text)"`,
+    if (ticketCenter) {
+      const secret = ticketCenter.secret;
+      new CfnOutput(this, 'TicketCenterUrlEndpoint', {
+        description: 'GET this with "Authorization: Bearer <identity token>" to get a signed Ticket Center URL',
+        value: this.bridge.ticketCenterUrlEndpoint!,
+      });
+      new CfnOutput(this, 'TicketCenterSecretArn', {
+        description: 'Secrets Manager secret holding the Crisp Ticket Center secret',
+        value: secret.secret.secretArn,
+      });
+      new CfnOutput(this, 'SetTicketCenterSecretCommand', {
+        description: secret.created
+          ? 'Run this once, and paste the secret from Crisp (Plugins → Ticket Center → Settings → Security) when asked'
+          : 'Run this to change the (imported) Ticket Center secret',
+        value: secret.setValueCommand,
       });
     }
-    new CfnOutput(this, 'HookQueueUrl', { description: 'SQS queue of accepted hooks', value: this.bridge.hookQueue.queue.queueUrl });
-    new CfnOutput(this, 'DedupeTableName', { description: 'DynamoDB table of processed events (dedupe records)', value: this.bridge.dedupeTable.table.tableName });
-    const monitoring = this.bridge.monitoring;
+
+    if (hooks) {
+      const receiver = hooks.receiver;
+      new CfnOutput(this, 'HookUrl', {
+        description: 'Paste into the Crisp Marketplace (your plugin → Settings → Events → Web Hook URL) for Plugin Hooks',
+        value: hooks.pluginHookUrl,
+      });
+      new CfnOutput(this, 'HookSecretArn', { description: 'Secrets Manager secret holding the Crisp hook signing secret', value: receiver.hookSecret.secret.secretArn });
+      new CfnOutput(this, 'SetHookSecretCommand', {
+        description: 'Run this and paste the signing secret Crisp shows when you create the Web Hook',
+        value: receiver.hookSecret.setValueCommand,
+      });
+      if (receiver.websiteHookKey && hooks.websiteHookUrl) {
+        new CfnOutput(this, 'WebsiteHookUrlCommand', {
+          description: 'Prints the Website Hook URL, key included, to paste into Crisp (Settings → Website Settings → Advanced → Web Hooks). Treat it as a secret.',
+          value:
+            `echo "${hooks.websiteHookUrl}?key=$(aws secretsmanager get-secret-value --region ${Aws.REGION} ` +
+            `--secret-id ${receiver.websiteHookKey.secret.secretArn} --query SecretString --output text)"`,
+        });
+      }
+      new CfnOutput(this, 'HookQueueUrl', { description: 'SQS queue of accepted hooks', value: hooks.queue.queue.queueUrl });
+      new CfnOutput(this, 'HookDeadLetterQueueUrl', {
+        description: 'SQS dead-letter queue: hooks whose processing kept failing',
+        value: hooks.queue.deadLetterQueue.queueUrl,
+      });
+      new CfnOutput(this, 'DedupeTableName', { description: 'DynamoDB table of processed events (dedupe records)', value: hooks.dedupeTable.table.tableName });
+      new CfnOutput(this, 'ConsumerFunctionName', { description: 'The consumer function running your handlers', value: hooks.consumer.function.functionName });
+    }
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic of the crisp-bridge alarms: subscribe email, chat or paging here',
       value: monitoring.topic.topicArn,
@@ -60,9 +69,6 @@ export class CrispBridgeStack extends Stack {
       description: 'The crisp-bridge CloudWatch dashboard',
       value: `https://console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${monitoring.dashboard.dashboardName}`,
     });
-    new CfnOutput(this, 'HookDeadLetterQueueUrl', {
-      description: 'SQS dead-letter queue: hooks whose processing kept failing',
-      value: this.bridge.hookQueue.deadLetterQueue.queueUrl,
-    });
+    new CfnOutput(this, 'MetricsNamespace', { description: 'CloudWatch namespace of the crisp-bridge metrics of this stack', value: this.bridge.metricsNamespace });
   }
 }

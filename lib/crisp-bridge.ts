@@ -1,10 +1,10 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Stack } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type CrispBridgeConfig, validateConfig } from './config';
+import { type CrispBridgeConfig, removalPolicyOf, retrySchedule, validateConfig } from './config';
 import { BridgeApi } from './constructs/bridge-api';
 import { DedupeTable } from './constructs/dedupe-table';
-import { DEFAULT_CONSUMER_TIMEOUT, EventConsumer } from './constructs/event-consumer';
+import { EventConsumer } from './constructs/event-consumer';
 import { HookQueue } from './constructs/hook-queue';
 import { HookReceiver, PLUGIN_HOOK_ROUTE, WEBSITE_HOOK_ROUTE } from './constructs/hook-receiver';
 import { BridgeMonitoring } from './constructs/monitoring';
@@ -16,93 +16,161 @@ export interface CrispBridgeProps extends CrispBridgeConfig {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * CloudWatch namespace of every metric this bridge emits and alarms on. Scoped to the stack, so
+   * two deployments in one account (dev and prod) never share a metric, an alarm or a dashboard.
+   * @default 'CrispBridge/<stack name>'
+   */
+  readonly metricsNamespace?: string;
 }
 
-/**
- * Everything crisp-bridge deploys, as one construct you can put in your own stack: the HTTP
- * API, the signed Ticket Center URL endpoint, and the hook receiver with its queue. Props are
- * validated first; an incomplete or insecure configuration throws and names the prop.
- */
-export class CrispBridge extends Construct {
-  readonly api: BridgeApi;
-  readonly ticketCenter: TicketCenterSigner;
-  readonly hookQueue: HookQueue;
-  readonly hookReceiver: HookReceiver;
+/** The construct-only props on top of the configuration keys. */
+const CONSTRUCT_PROPS = ['logRetention', 'metricsNamespace'] as const;
+
+/** The hook pipeline's parts, present when `hooks` is on. */
+export interface CrispBridgeHooks {
+  readonly queue: HookQueue;
+  readonly receiver: HookReceiver;
   readonly dedupeTable: DedupeTable;
   readonly consumer: EventConsumer;
-  readonly monitoring: BridgeMonitoring;
-  /** Full URL of `GET /ticket-center/url`. */
-  readonly ticketCenterUrlEndpoint: string;
   /** Full URL to paste into Crisp for Plugin Hooks. */
   readonly pluginHookUrl: string;
   /** Full URL (without its key) for Website Hooks, when enabled. */
   readonly websiteHookUrl: string | undefined;
+}
+
+/**
+ * Everything crisp-bridge deploys, as one construct you can put in your own stack: the HTTP API,
+ * the signed Ticket Center URL endpoint, and the hook pipeline (receiver, queue, dedupe table,
+ * consumer running your handlers). Either part may be left out (`ticketCenter: false`,
+ * `hooks: false`). Props are validated first; an incomplete, insecure or misspelt configuration
+ * throws and names the prop.
+ */
+export class CrispBridge extends Construct {
+  readonly api: BridgeApi;
+  /** The signed-URL endpoint, unless `ticketCenter: false`. */
+  readonly ticketCenter: TicketCenterSigner | undefined;
+  /** The hook pipeline, unless `hooks: false`. */
+  readonly hooks: CrispBridgeHooks | undefined;
+  readonly monitoring: BridgeMonitoring;
+  /** The CloudWatch namespace of this bridge's metrics. */
+  readonly metricsNamespace: string;
+  /** Full URL of `GET /ticket-center/url`, unless `ticketCenter: false`. */
+  readonly ticketCenterUrlEndpoint: string | undefined;
 
   constructor(scope: Construct, id: string, props: CrispBridgeProps) {
     super(scope, id);
-    validateConfig(props);
+    validateConfig(props, CONSTRUCT_PROPS);
+    const removalPolicy = removalPolicyOf(props.removalPolicy);
+    this.metricsNamespace = props.metricsNamespace ?? claimNamespace(this, `CrispBridge/${Stack.of(this).stackName}`);
 
     this.api = new BridgeApi(this, 'Api', {
       allowedOrigins: props.allowedOrigins,
       throttleRateLimit: props.throttleRateLimit,
       throttleBurstLimit: props.throttleBurstLimit,
     });
-    this.ticketCenter = new TicketCenterSigner(this, 'TicketCenter', {
-      httpApi: this.api.httpApi,
-      websiteId: props.websiteId,
-      jwtIssuer: props.jwtIssuer,
-      jwtAudience: props.jwtAudience,
-      emailClaim: props.emailClaim,
-      requireEmailVerified: props.requireEmailVerified,
-      lowercaseEmail: props.lowercaseEmail,
-      ticketCenterSecretArn: props.ticketCenterSecretArn,
-      logRetention: props.logRetention,
-    });
     const base = this.api.url.replace(/\/$/, '');
-    this.ticketCenterUrlEndpoint = `${base}${TICKET_CENTER_ROUTE}`;
 
-    // Visibility timeout six times the consumer's timeout, as AWS recommends for SQS sources.
-    this.hookQueue = new HookQueue(this, 'HookQueue', { visibilityTimeout: Duration.seconds(6 * DEFAULT_CONSUMER_TIMEOUT.toSeconds()) });
-    this.hookReceiver = new HookReceiver(this, 'HookReceiver', {
-      api: this.api,
-      queue: this.hookQueue.queue,
-      maxMessageBytes: this.hookQueue.maxMessageBytes,
-      hookSecretArn: props.hookSecretArn,
-      websiteHooks: props.websiteHooks,
-      hookMaxAgeSeconds: props.hookMaxAgeSeconds,
-      hookEvents: props.hookEvents,
-      hookWebsiteIds: props.hookWebsiteIds,
-      throttleRateLimit: props.hookThrottleRateLimit,
-      throttleBurstLimit: props.hookThrottleBurstLimit,
-      logRetention: props.logRetention,
-    });
-    this.dedupeTable = new DedupeTable(this, 'DedupeTable');
-    this.consumer = new EventConsumer(this, 'Consumer', {
-      queue: this.hookQueue.queue,
-      maxReceiveCount: this.hookQueue.maxReceiveCount,
-      table: this.dedupeTable.table,
-      dedupeTtlHours: props.dedupeTtlHours,
-      timeout: DEFAULT_CONSUMER_TIMEOUT,
-      logRetention: props.logRetention,
-    });
+    if (props.ticketCenter ?? true) {
+      this.ticketCenter = new TicketCenterSigner(this, 'TicketCenter', {
+        httpApi: this.api.httpApi,
+        websiteId: props.websiteId!,
+        jwtIssuer: props.jwtIssuer!,
+        jwtAudience: props.jwtAudience!,
+        emailClaim: props.emailClaim,
+        requireEmailVerified: props.requireEmailVerified,
+        lowercaseEmail: props.lowercaseEmail,
+        ticketCenterSecretArn: props.ticketCenterSecretArn,
+        logRetention: props.logRetention,
+        removalPolicy,
+        metricsNamespace: this.metricsNamespace,
+      });
+      this.ticketCenterUrlEndpoint = `${base}${TICKET_CENTER_ROUTE}`;
+    }
+
+    if (props.hooks ?? true) {
+      const schedule = retrySchedule(props);
+      const queue = new HookQueue(this, 'HookQueue', {
+        visibilityTimeout: schedule.visibilityTimeout,
+        maxReceiveCount: schedule.maxReceiveCount,
+        removalPolicy,
+      });
+      const receiver = new HookReceiver(this, 'HookReceiver', {
+        api: this.api,
+        queue: queue.queue,
+        maxMessageBytes: queue.maxMessageBytes,
+        hookSecretArn: props.hookSecretArn,
+        websiteHooks: props.websiteHooks,
+        hookMaxAgeSeconds: props.hookMaxAgeSeconds,
+        hookEvents: props.hookEvents,
+        hookWebsiteIds: props.hookWebsiteIds,
+        throttleRateLimit: props.hookThrottleRateLimit,
+        throttleBurstLimit: props.hookThrottleBurstLimit,
+        logRetention: props.logRetention,
+        removalPolicy,
+        metricsNamespace: this.metricsNamespace,
+      });
+      const dedupeTable = new DedupeTable(this, 'DedupeTable', { removalPolicy });
+      const consumer = new EventConsumer(this, 'Consumer', {
+        queue: queue.queue,
+        deadLetterQueue: queue.deadLetterQueue,
+        maxReceiveCount: queue.maxReceiveCount,
+        table: dedupeTable.table,
+        handlers: props.handlers,
+        dedupeTtlHours: props.dedupeTtlHours,
+        timeout: schedule.consumerTimeout,
+        logRetention: props.logRetention,
+        metricsNamespace: this.metricsNamespace,
+      });
+      this.hooks = {
+        queue,
+        receiver,
+        dedupeTable,
+        consumer,
+        pluginHookUrl: `${base}${PLUGIN_HOOK_ROUTE}`,
+        websiteHookUrl: props.websiteHooks ? `${base}${WEBSITE_HOOK_ROUTE}` : undefined,
+      };
+    }
+
     this.monitoring = new BridgeMonitoring(this, 'Monitoring', {
       httpApi: this.api.httpApi,
       accessLogs: this.api.accessLogs,
-      signer: this.ticketCenter.function,
-      receiver: this.hookReceiver.function,
-      consumer: this.consumer.function,
-      queue: this.hookQueue.queue,
-      deadLetterQueue: this.hookQueue.deadLetterQueue,
+      signer: this.ticketCenter?.function,
+      hooks: this.hooks && {
+        receiver: this.hooks.receiver.function,
+        consumer: this.hooks.consumer.function,
+        queue: this.hooks.queue.queue,
+        deadLetterQueue: this.hooks.queue.deadLetterQueue,
+        maxReceiveCount: this.hooks.queue.maxReceiveCount,
+      },
       alarmEmail: props.alarmEmail,
+      metricsNamespace: this.metricsNamespace,
     });
-    this.pluginHookUrl = `${base}${PLUGIN_HOOK_ROUTE}`;
-    this.websiteHookUrl = props.websiteHooks ? `${base}${WEBSITE_HOOK_ROUTE}` : undefined;
 
-    if (props.requireEmailVerified === false) {
+    if (this.ticketCenter && props.requireEmailVerified === false) {
       Annotations.of(this).addWarningV2(
         'crisp-bridge:email-verified-off',
         'requireEmailVerified is false: any email in a valid token is signed. Keep it only if your identity provider verifies every email.',
       );
     }
   }
+
+  /** The consumer function, for the grants your handlers need (`bridge.consumer.function`); undefined with `hooks: false`. */
+  get consumer(): EventConsumer | undefined {
+    return this.hooks?.consumer;
+  }
+}
+
+/** Namespaces taken per stack: two bridges in one stack must not share one. */
+const NAMESPACES = new WeakMap<Stack, Set<string>>();
+
+function claimNamespace(scope: Construct, namespace: string): string {
+  const stack = Stack.of(scope);
+  const taken = NAMESPACES.get(stack) ?? new Set<string>();
+  NAMESPACES.set(stack, taken);
+  if (taken.has(namespace)) {
+    throw new Error(`crisp-bridge: a second CrispBridge in stack ${stack.stackName} would share the metrics namespace ${namespace}: give it a metricsNamespace of its own`);
+  }
+  taken.add(namespace);
+  return namespace;
 }

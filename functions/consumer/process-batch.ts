@@ -1,23 +1,38 @@
 /**
  * The consumer use case: an SQS batch in, `batchItemFailures` out. Each event is claimed in the
  * dedupe store before its handler runs and marked done after; a failure releases the claim and
- * reports the record so SQS redelivers it. Ports (store, handlers, clock, logger) are passed in.
+ * reports the record so SQS redelivers it; a `PermanentError` sends it to the dead-letter queue at
+ * once. Ports (store, handlers, dead-letter queue, clock, logger) are passed in.
  *
  * Per record, one line: `crisp event processed` (with `duplicate: false` the one time the
  * handlers ran, `duplicate: true` for every redelivery acknowledged without running them), or
- * why it was not processed this time.
+ * why it was not processed this time; the line of a message's last attempt says it goes to the
+ * dead-letter queue, never that it will be retried.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CanonicalJsonError } from '../commons/core/canonical-json';
 import { ATTRIBUTES, type HookKind, parseEnvelope } from '../commons/core/hook-envelope';
 import { type DedupeStore, dedupeKey, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
 import type { Logger } from '../commons/logger';
+import { isPermanentError } from './errors';
 import type { CrispEvent } from './events';
-import { type HandlerContext, handlerFor } from './registry';
+import { type HandlerContext, type HandlerSecrets, type HandlerSet, handlerFor } from './registry';
+
+/** Where a message goes that must not be retried (`PermanentError`): the hook queue's dead-letter queue. */
+export interface DeadLetterQueue {
+  /** Resolves once the queue accepted a copy of `record` (body and attributes) with `reason` added. */
+  send(record: SQSRecord, reason: string): Promise<void>;
+}
 
 export interface ConsumerDeps {
   store: DedupeStore;
-  handlers: Record<string, unknown>;
+  handlers: HandlerSet;
+  /** The handlers' declared settings, by name. Default: none. */
+  settings?: Readonly<Record<string, string>>;
+  /** The handlers' declared secrets. Default: none (any `get` rejects). */
+  secrets?: HandlerSecrets;
+  /** Where `PermanentError` events go. Without one they are retried like other failures. */
+  deadLetter?: DeadLetterQueue | undefined;
   logger: Logger;
   /** Epoch ms. */
   now: () => number;
@@ -47,7 +62,7 @@ export async function processBatch(batch: SQSEvent, deps: ConsumerDeps): Promise
   const failures: string[] = [];
   const groups = new Map<string, DecodedRecord[]>();
   for (const record of batch.Records) {
-    const decoded = decode(record, deps.logger);
+    const decoded = decode(record, deps.logger, deps.maxReceiveCount);
     if (!decoded) {
       failures.push(record.messageId); // kept, and after the maximum receives moved to the DLQ for a human
       continue;
@@ -62,15 +77,20 @@ export async function processBatch(batch: SQSEvent, deps: ConsumerDeps): Promise
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
 
+const NO_SECRETS: HandlerSecrets = {
+  get: (name) => Promise.reject(new Error(`no handler secret "${name}" is declared (defineHandlers(..., { secrets: [...] }) and handlers.secrets on the construct)`)),
+};
+
 function numberAttribute(record: SQSRecord, name: string): number | undefined {
   const value = record.messageAttributes?.[name]?.stringValue;
   return value !== undefined && /^[0-9]+$/.test(value) ? Number(value) : undefined;
 }
 
-function decode(record: SQSRecord, logger: Logger): DecodedRecord | undefined {
+function decode(record: SQSRecord, logger: Logger, maxReceiveCount: number | undefined): DecodedRecord | undefined {
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount) || undefined;
   const fail = (problem: string): undefined => {
-    logger.error('invalid queue message', { messageId: record.messageId, problem, receiveCount }, { EventInvalid: 1 });
+    const last = maxReceiveCount !== undefined && (receiveCount ?? 0) >= maxReceiveCount;
+    logger.error('invalid queue message', { messageId: record.messageId, problem, receiveCount, willRetry: !last, deadLetter: last }, { EventInvalid: 1 });
     return undefined;
   };
   const encoding = record.messageAttributes?.[ATTRIBUTES.bodyEncoding]?.stringValue;
@@ -112,7 +132,17 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
   const retryAll = (message: string, fields: Record<string, unknown>, reason: string, level: 'info' | 'warn' | 'error' = 'warn'): string[] => {
     for (const copy of copies) {
       const last = deps.maxReceiveCount !== undefined && (copy.receiveCount ?? 0) >= deps.maxReceiveCount;
-      deps.logger[level](message, { ...about(copy), ...fields, willRetry: !last, deadLetter: last }, { EventRetried: 1 }, { reason });
+      if (last) {
+        // SQS moves this message to the dead-letter queue instead of delivering it again: say so.
+        deps.logger.error(
+          'crisp event dead-lettered',
+          { ...about(copy), ...fields, reason, willRetry: false, deadLetter: true, by: 'max_receives' },
+          { EventDeadLettered: 1 },
+          { reason },
+        );
+      } else {
+        deps.logger[level](message, { ...about(copy), ...fields, willRetry: true, deadLetter: false }, { EventRetried: 1 }, { reason });
+      }
     }
     return copies.map((copy) => copy.record.messageId);
   };
@@ -154,6 +184,8 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
   const handler = handlerFor(deps.handlers, event.event);
   const context: HandlerContext = {
     logger: log.child({ messageId: first.record.messageId }),
+    settings: deps.settings ?? {},
+    secrets: deps.secrets ?? NO_SECRETS,
     dedupeKey: key,
     // The same event may arrive both ways; one signed copy proves it authentic.
     hookKind: copies.some((copy) => copy.hookKind === 'plugin') ? 'plugin' : 'website',
@@ -165,10 +197,29 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
     if (handler) await handler(event as CrispEvent<never>, context);
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    // Released even for a PermanentError: a redrive from the dead-letter queue, once the handler
+    // is fixed, must be able to claim the event again.
     try {
       await deps.store.release(key, owner, { now: deps.now(), error: message });
     } catch (releaseError) {
       log.warn('could not release the claim; it frees itself when its lease ends', { error: releaseError });
+    }
+    if (isPermanentError(error) && deps.deadLetter) {
+      try {
+        await deps.deadLetter.send(first.record, error.reason);
+      } catch (sendError) {
+        deps.logger.error('crisp event failed', { ...about(first), error, permanent: true }, { EventFailed: 1 });
+        return retryAll('crisp event will be retried: the dead-letter queue did not accept it', { error: sendError }, 'dead_letter_unavailable');
+      }
+      for (const copy of copies) {
+        deps.logger.error(
+          'crisp event dead-lettered',
+          { ...about(copy), error, reason: 'permanent_error', willRetry: false, deadLetter: true, by: 'handler' },
+          { EventDeadLettered: 1 },
+          { reason: 'permanent_error' },
+        );
+      }
+      return []; // acknowledged here: its copy waits in the dead-letter queue
     }
     deps.logger.error('crisp event failed', { ...about(first), error }, { EventFailed: 1 });
     return retryAll('crisp event will be retried', {}, 'handler_failed');

@@ -5,18 +5,22 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import { BUNDLING } from '../bundling';
+import { BUNDLING, bundlingPaths } from '../bundling';
+import { FUNCTIONS_DIR } from '../package-root';
 import type { ReadableSecret } from './crisp-secret';
 
 /** Template metadata naming the `functions/` folder a Lambda function was built from. */
 export const FUNCTION_METADATA_KEY = 'crisp-bridge:function';
 
-/** Repository root: where `functions/` and the lockfile live. */
-export const PROJECT_ROOT = path.join(__dirname, '..', '..');
-
 export interface BridgeFunctionProps {
   /** Folder under `functions/` holding the function's `handler.ts`, e.g. `ticket-center-url`. */
   readonly handlerDir: string;
+  /**
+   * The file to bundle instead of `functions/<handlerDir>/handler.ts` (the consumer's entry
+   * generated around your handler module).
+   * @default functions/<handlerDir>/handler.ts
+   */
+  readonly entry?: string;
   /** What the function does, shown in the Lambda console. */
   readonly description: string;
   /**
@@ -69,12 +73,12 @@ export class BridgeFunction extends NodejsFunction {
       id: `AwsSolutions-IAM5[Resource::<${logGroupId}.Arn>:*]`,
       reason: "The wildcard is the log streams of this function's own log group (Lambda creates one per execution environment).",
     });
+    const entry = props.entry ?? path.join(FUNCTIONS_DIR, props.handlerDir, 'handler.ts');
     super(scope, id, {
       role,
-      entry: path.join(PROJECT_ROOT, 'functions', props.handlerDir, 'handler.ts'),
+      entry,
       handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      ...bundlingPaths(entry),
       description: props.description,
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
@@ -86,6 +90,8 @@ export class BridgeFunction extends NodejsFunction {
       logGroup,
       environment: {
         METRICS_NAMESPACE: props.metricsNamespace ?? 'CrispBridge',
+        // Stack traces point into the sources (the bundles ship source maps).
+        NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
       bundling: BUNDLING,

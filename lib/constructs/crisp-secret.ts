@@ -1,8 +1,8 @@
-import { Aws, SecretValue, Validations } from 'aws-cdk-lib';
+import { Aws, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { placeholderValue } from '../../functions/commons/placeholder';
+import { SECRET_PLACEHOLDER } from '../../functions/commons/placeholder';
 
 export interface CrispSecretProps {
   /** What the secret holds, for people, e.g. "Crisp Ticket Center secret". */
@@ -23,6 +23,12 @@ export interface CrispSecretProps {
    * @default 'SECRET_VALUE'
    */
   readonly valueVariable?: string;
+  /**
+   * What happens to a secret this construct creates when the stack is deleted: kept by default,
+   * so deleting and re-creating a stack never loses a value pasted from Crisp.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -48,22 +54,22 @@ export class CrispSecret extends Construct implements ReadableSecret {
       const arn = props.existingSecretArn;
       this.secret = Secret.fromSecretPartialArn(this, 'Secret', arn);
       this.created = false;
-      // IAM matches the full ARN (name + '-' + 6 random characters). A given ARN ending in
-      // '-XXXXXX' may be complete or a partial one whose name ends that way ('.../ticket-center'):
-      // the two cannot be told apart, so both readings are granted; a plain partial ARN gets the
-      // suffix wildcard only.
-      this.policyResources = COMPLETE_ARN.test(arn) ? [arn, `${arn}-??????`] : [`${arn}-??????`];
+      this.policyResources = secretGrantResources(arn);
     } else if (props.generate) {
       this.secret = new Secret(this, 'Secret', {
         description: `${props.purpose} for crisp-bridge, generated at deploy time.`,
         generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });
       this.created = true;
       this.policyResources = [this.secret.secretArn];
     } else {
       this.secret = new Secret(this, 'Secret', {
         description: `${props.purpose} for crisp-bridge. Starts as a placeholder: set the real value (see the stack outputs).`,
-        secretStringValue: SecretValue.unsafePlainText(placeholderValue(props.purpose)),
+        // The same fixed text for every secret and version: the template's value never changes, so
+        // CloudFormation never writes it over the value the operator set.
+        secretStringValue: SecretValue.unsafePlainText(SECRET_PLACEHOLDER),
+        removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       });
       this.created = true;
       this.policyResources = [this.secret.secretArn];
@@ -110,3 +116,13 @@ export function putSecretValueCommand(input: { purpose: string; variable: string
 
 /** A complete ARN ends with `-` and the 6 characters Secrets Manager appends to the name. */
 const COMPLETE_ARN = /-[A-Za-z0-9]{6}$/;
+
+/**
+ * The IAM resources that match a secret given by ARN. IAM matches the full ARN (name + '-' + 6
+ * random characters). A given ARN ending in '-XXXXXX' may be complete or a partial one whose name
+ * ends that way ('.../ticket-center'): the two cannot be told apart, so both readings are
+ * granted; a plain partial ARN gets the suffix wildcard only.
+ */
+export function secretGrantResources(arn: string): string[] {
+  return COMPLETE_ARN.test(arn) ? [arn, `${arn}-??????`] : [`${arn}-??????`];
+}

@@ -9,8 +9,9 @@ export interface DedupeTableProps {
    */
   readonly pointInTimeRecovery?: boolean;
   /**
-   * What happens to the table when the stack is deleted. Its records are only dedupe state.
-   * @default RemovalPolicy.DESTROY
+   * What happens to the table when the stack is deleted. Kept by default: its records are what
+   * stops a redelivered event from running twice, and each one says how its event went.
+   * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
 }
@@ -30,7 +31,7 @@ export class DedupeTable extends Construct {
       timeToLiveAttribute: 'expiresAt',
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true },
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
   }
 }

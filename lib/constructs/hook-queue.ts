@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -27,6 +27,11 @@ export interface HookQueueProps {
    * @default Duration.days(14) (the SQS maximum)
    */
   readonly retentionPeriod?: Duration;
+  /**
+   * What happens to both queues (and the hooks and dead letters in them) when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /**
@@ -44,12 +49,14 @@ export class HookQueue extends Construct {
     this.maxMessageBytes = props.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxReceiveCount = props.maxReceiveCount ?? 5;
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod,
       maxMessageSizeBytes: this.maxMessageBytes,
+      removalPolicy,
     });
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -58,6 +65,7 @@ export class HookQueue extends Construct {
       maxMessageSizeBytes: this.maxMessageBytes,
       visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(3),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
+      removalPolicy,
     });
   }
 }

@@ -3,7 +3,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { BridgeApi } from './bridge-api';
 import { BridgeFunction } from './bridge-function';
@@ -65,6 +65,16 @@ export interface HookReceiverProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the secrets this construct creates when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * CloudWatch namespace of the metrics the function emits.
+   * @default 'CrispBridge'
+   */
+  readonly metricsNamespace?: string;
 }
 
 /**
@@ -84,9 +94,15 @@ export class HookReceiver extends Construct {
       purpose: 'Crisp hook signing secret',
       existingSecretArn: props.hookSecretArn,
       valueVariable: 'CRISP_HOOK_SECRET',
+      removalPolicy: props.removalPolicy,
     });
     this.websiteHookKey = props.websiteHooks
-      ? new CrispSecret(this, 'WebsiteHookKey', { purpose: 'Crisp Website Hook key', generate: true, valueVariable: 'CRISP_WEBSITE_HOOK_KEY' })
+      ? new CrispSecret(this, 'WebsiteHookKey', {
+          purpose: 'Crisp Website Hook key',
+          generate: true,
+          valueVariable: 'CRISP_WEBSITE_HOOK_KEY',
+          removalPolicy: props.removalPolicy,
+        })
       : undefined;
 
     this.function = new BridgeFunction(this, 'Function', {
@@ -94,6 +110,7 @@ export class HookReceiver extends Construct {
       description: 'crisp-bridge: verifies Crisp hooks and queues them in SQS',
       timeout: Duration.seconds(5),
       logRetention: props.logRetention,
+      metricsNamespace: props.metricsNamespace,
       environment: {
         HOOK_QUEUE_URL: props.queue.queueUrl,
         HOOK_MAX_AGE_SECONDS: String(props.hookMaxAgeSeconds ?? 3600),

@@ -21,15 +21,24 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-export interface BridgeMonitoringProps {
-  readonly httpApi: HttpApi;
-  /** The API's JSON access logs: 429s on the hook routes are counted from them. */
-  readonly accessLogs: ILogGroup;
-  readonly signer: IFunction;
+/** The hook pipeline's parts, when the hooks are deployed. */
+export interface MonitoredHooks {
   readonly receiver: IFunction;
   readonly consumer: IFunction;
   readonly queue: IQueue;
   readonly deadLetterQueue: IQueue;
+  /** Receives before a failing message moves to the dead-letter queue (for the alarm's text). */
+  readonly maxReceiveCount?: number;
+}
+
+export interface BridgeMonitoringProps {
+  readonly httpApi: HttpApi;
+  /** The API's JSON access logs: 429s on the hook routes are counted from them. */
+  readonly accessLogs: ILogGroup;
+  /** The Ticket Center signer, when deployed. */
+  readonly signer?: IFunction;
+  /** The hook pipeline, when deployed. */
+  readonly hooks?: MonitoredHooks;
   /**
    * Email address subscribed to the alarm topic (it must confirm the subscription).
    * @default no subscription; subscribe other channels to the `AlarmTopicArn` output
@@ -119,27 +128,31 @@ export class BridgeMonitoring extends Construct {
       return created;
     };
 
-    alarm(
-      'DeadLetterQueueNotEmpty',
-      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
-      1,
-      'crisp-bridge: events are in the dead-letter queue (their handler failed 5 times, or they cannot be read). ' +
-        'Look: npm run dlq -- peek. Fix the handler, deploy, then npm run dlq -- redrive. README: Operations > Alarms, and what to do.',
-    );
-    const maxAge = props.maxQueueAge ?? Duration.minutes(5);
-    alarm(
-      'QueueOldestMessageAge',
-      props.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
-      maxAge.toSeconds(),
-      `crisp-bridge: a queued hook has waited more than ${maxAge.toMinutes()} minutes: the consumer is failing, throttled or stuck. ` +
-        'Check the consumer alarms and logs ("crisp event failed", "in progress elsewhere"). README: Operations > Alarms, and what to do.',
-      3,
-    );
-    for (const [name, fn] of [
-      ['Signer', props.signer],
-      ['Receiver', props.receiver],
-      ['Consumer', props.consumer],
-    ] as const) {
+    const hooksPart = props.hooks;
+    const functions: Array<[string, IFunction]> = [];
+    if (props.signer) functions.push(['Signer', props.signer]);
+    if (hooksPart) functions.push(['Receiver', hooksPart.receiver], ['Consumer', hooksPart.consumer]);
+
+    if (hooksPart) {
+      alarm(
+        'DeadLetterQueueNotEmpty',
+        hooksPart.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
+        1,
+        `crisp-bridge: events are in the dead-letter queue (their handler failed ${hooksPart.maxReceiveCount ?? 5} times, threw PermanentError, ` +
+          'or they cannot be read). Look: npm run dlq -- peek. Fix the handler, deploy, then npm run dlq -- redrive. ' +
+          'README: Operations > Alarms, and what to do.',
+      );
+      const maxAge = props.maxQueueAge ?? Duration.minutes(5);
+      alarm(
+        'QueueOldestMessageAge',
+        hooksPart.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
+        maxAge.toSeconds(),
+        `crisp-bridge: a queued hook has waited more than ${maxAge.toMinutes()} minutes: the consumer is failing, throttled or stuck. ` +
+          'Check the consumer alarms and logs ("crisp event failed", "in progress elsewhere"). README: Operations > Alarms, and what to do.',
+        3,
+      );
+    }
+    for (const [name, fn] of functions) {
       alarm(
         `${name}Errors`,
         fn.metricErrors({ period, statistic: Stats.SUM }),
@@ -163,39 +176,40 @@ export class BridgeMonitoring extends Construct {
         'Crisp retries) or a function failure. Access logs and "secret unavailable" / "hook not accepted" log lines say which. ' +
         'README: Operations > Alarms, and what to do.',
     );
-    alarm(
-      'RejectedHooksSpike',
-      bridgeMetric('hook-receiver', 'HookRejected', 'rejected hooks'),
-      props.rejectedHooksThreshold ?? 20,
-      'crisp-bridge: many hooks refused in 5 minutes. After a signing-secret rotation this is a secret not (yet) set; otherwise a ' +
-        'misconfigured sender or forged hooks. The HookRejected metric per reason says which. README: Operations > Alarms, and what to do.',
-    );
 
-    // HTTP APIs have no per-client limit and no WAF: an unauthenticated flood on a hook route uses
-    // up its throttle, and API Gateway then answers Crisp's genuine hooks 429 too. API Gateway
-    // publishes no throttle metric for HTTP APIs, so 429s on the hook routes are counted from the
-    // access logs.
-    const throttledHooks = new MetricFilter(this, 'HookThrottledFilter', {
-      logGroup: props.accessLogs,
-      // The access log format writes every value as a JSON string ("status":"429").
-      filterPattern: FilterPattern.all(FilterPattern.stringValue('$.status', '=', '429'), FilterPattern.stringValue('$.routeKey', '=', 'POST /hooks/crisp*')),
-      metricNamespace: namespace,
-      metricName: 'HookThrottled',
-      metricValue: '1',
-    }).metric({ statistic: Stats.SUM, period, label: 'throttled (429)' });
-    alarm(
-      'HookRequestsThrottled',
-      throttledHooks,
-      props.throttledHooksThreshold ?? 1,
-      'crisp-bridge: API Gateway throttled hook requests (429): Crisp retries, but drops an event whose every attempt fails. ' +
-        'A flood of forged hooks, or real traffic above the hook route limit (hookThrottleRateLimit). ' +
-        'README: Security model > Floods.',
-    );
+    let throttledHooks: IMetric | undefined;
+    if (hooksPart) {
+      alarm(
+        'RejectedHooksSpike',
+        bridgeMetric('hook-receiver', 'HookRejected', 'rejected hooks'),
+        props.rejectedHooksThreshold ?? 20,
+        'crisp-bridge: many hooks refused in 5 minutes. After a signing-secret rotation this is a secret not (yet) set; otherwise a ' +
+          'misconfigured sender or forged hooks. The HookRejected metric per reason says which. README: Operations > Alarms, and what to do.',
+      );
+      // HTTP APIs have no per-client limit and no WAF: an unauthenticated flood on a hook route uses
+      // up its throttle, and API Gateway then answers Crisp's genuine hooks 429 too. API Gateway
+      // publishes no throttle metric for HTTP APIs, so 429s on the hook routes are counted from the
+      // access logs.
+      throttledHooks = new MetricFilter(this, 'HookThrottledFilter', {
+        logGroup: props.accessLogs,
+        // The access log format writes every value as a JSON string ("status":"429").
+        filterPattern: FilterPattern.all(FilterPattern.stringValue('$.status', '=', '429'), FilterPattern.stringValue('$.routeKey', '=', 'POST /hooks/crisp*')),
+        metricNamespace: namespace,
+        metricName: 'HookThrottled',
+        metricValue: '1',
+      }).metric({ statistic: Stats.SUM, period, label: 'throttled (429)' });
+      alarm(
+        'HookRequestsThrottled',
+        throttledHooks,
+        props.throttledHooksThreshold ?? 1,
+        'crisp-bridge: API Gateway throttled hook requests (429): Crisp retries, but drops an event whose every attempt fails. ' +
+          'A flood of forged hooks, or real traffic above the hook route limit (hookThrottleRateLimit). ' +
+          'README: Security model > Floods.',
+      );
+    }
 
     // The dashboard: the pipeline from left to right, then latency.
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? Stack.of(this).stackName, defaultInterval: Duration.hours(3) });
-    const hooks = (name: string, label: string) => bridgeMetric('hook-receiver', name, label);
-    const events = (name: string, label: string) => bridgeMetric('consumer', name, label);
     this.dashboard.addWidgets(
       new TextWidget({
         markdown: '# crisp-bridge\nCrisp hooks → receiver → SQS → consumer (DynamoDB dedupe) → your handlers. Alarms and what to do: README, Operations.',
@@ -203,64 +217,77 @@ export class BridgeMonitoring extends Construct {
         height: 2,
       }),
     );
-    this.dashboard.addWidgets(
-      new GraphWidget({
-        title: 'Hooks received',
-        left: [
-          hooks('HookAccepted', 'accepted (queued)'),
-          hooks('HookFiltered', 'filtered'),
-          hooks('HookRejected', 'rejected'),
-          hooks('HookFailed', 'not accepted (503)'),
-          throttledHooks,
-        ],
-        width: 8,
-      }),
-      new GraphWidget({
-        title: 'Queue',
-        left: [
-          props.queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'waiting' }),
-          props.queue.metricApproximateNumberOfMessagesNotVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'in flight' }),
-        ],
-        right: [props.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'oldest (s)' })],
-        width: 8,
-      }),
-      new GraphWidget({
-        title: 'Events processed',
-        left: [
-          events('EventProcessed', 'processed'),
-          events('EventDuplicate', 'duplicates skipped'),
-          events('EventRetried', 'retried'),
-          events('EventFailed', 'handler failures'),
-          events('EventUnhandled', 'no handler'),
-        ],
-        width: 8,
-      }),
-    );
-    this.dashboard.addWidgets(
-      new SingleValueWidget({
-        title: 'Dead-letter queue',
-        metrics: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'messages' })],
-        width: 4,
-      }),
-      new GraphWidget({
-        title: 'Latency',
-        left: [
-          props.httpApi.metricLatency({ period, statistic: Stats.p(50), label: 'API p50 (ms)' }),
-          props.httpApi.metricLatency({ period, statistic: Stats.p(99), label: 'API p99 (ms)' }),
-          props.receiver.metricDuration({ period, statistic: Stats.p(99), label: 'receiver p99 (ms)' }),
-          props.consumer.metricDuration({ period, statistic: Stats.p(99), label: 'consumer p99 (ms)' }),
-        ],
-        width: 10,
-      }),
-      new GraphWidget({
-        title: 'Ticket Center URLs',
-        left: [
-          bridgeMetric('ticket-center-url', 'TicketCenterUrlSigned', 'signed'),
-          bridgeMetric('ticket-center-url', 'TicketCenterUrlRefused', 'refused'),
-          props.signer.metricErrors({ period, statistic: Stats.SUM, label: 'errors' }),
-        ],
-        width: 10,
-      }),
-    );
+    const latency: IMetric[] = [
+      props.httpApi.metricLatency({ period, statistic: Stats.p(50), label: 'API p50 (ms)' }),
+      props.httpApi.metricLatency({ period, statistic: Stats.p(99), label: 'API p99 (ms)' }),
+    ];
+    if (hooksPart) {
+      const hooks = (name: string, label: string) => bridgeMetric('hook-receiver', name, label);
+      const events = (name: string, label: string) => bridgeMetric('consumer', name, label);
+      const minute = { period: Duration.minutes(1), statistic: Stats.MAXIMUM };
+      this.dashboard.addWidgets(
+        new GraphWidget({
+          title: 'Hooks received',
+          left: [
+            hooks('HookAccepted', 'accepted (queued)'),
+            hooks('HookFiltered', 'filtered'),
+            hooks('HookRejected', 'rejected'),
+            hooks('HookFailed', 'not accepted (503)'),
+            throttledHooks!,
+          ],
+          width: 8,
+        }),
+        new GraphWidget({
+          title: 'Queue',
+          left: [
+            hooksPart.queue.metricApproximateNumberOfMessagesVisible({ ...minute, label: 'waiting' }),
+            hooksPart.queue.metricApproximateNumberOfMessagesNotVisible({ ...minute, label: 'in flight' }),
+          ],
+          right: [hooksPart.queue.metricApproximateAgeOfOldestMessage({ ...minute, label: 'oldest (s)' })],
+          width: 8,
+        }),
+        new GraphWidget({
+          title: 'Events processed',
+          left: [
+            events('EventProcessed', 'processed'),
+            events('EventDuplicate', 'duplicates skipped'),
+            events('EventRetried', 'retried'),
+            events('EventFailed', 'handler failures'),
+            events('EventDeadLettered', 'dead-lettered'),
+            events('EventUnhandled', 'no handler'),
+          ],
+          width: 8,
+        }),
+      );
+      latency.push(
+        hooksPart.receiver.metricDuration({ period, statistic: Stats.p(99), label: 'receiver p99 (ms)' }),
+        hooksPart.consumer.metricDuration({ period, statistic: Stats.p(99), label: 'consumer p99 (ms)' }),
+      );
+    }
+    const bottom: Array<SingleValueWidget | GraphWidget> = [];
+    if (hooksPart) {
+      bottom.push(
+        new SingleValueWidget({
+          title: 'Dead-letter queue',
+          metrics: [hooksPart.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM, label: 'messages' })],
+          width: 4,
+        }),
+      );
+    }
+    bottom.push(new GraphWidget({ title: 'Latency', left: latency, width: 10 }));
+    if (props.signer) {
+      bottom.push(
+        new GraphWidget({
+          title: 'Ticket Center URLs',
+          left: [
+            bridgeMetric('ticket-center-url', 'TicketCenterUrlSigned', 'signed'),
+            bridgeMetric('ticket-center-url', 'TicketCenterUrlRefused', 'refused'),
+            props.signer.metricErrors({ period, statistic: Stats.SUM, label: 'errors' }),
+          ],
+          width: 10,
+        }),
+      );
+    }
+    this.dashboard.addWidgets(...bottom);
   }
 }

@@ -1,3 +1,4 @@
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import { HttpMethod, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -47,6 +48,16 @@ export interface TicketCenterSignerProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * What happens to the secrets this construct creates when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * CloudWatch namespace of the metrics the function emits.
+   * @default 'CrispBridge'
+   */
+  readonly metricsNamespace?: string;
 }
 
 /**
@@ -65,12 +76,14 @@ export class TicketCenterSigner extends Construct {
       purpose: 'Crisp Ticket Center secret',
       existingSecretArn: props.ticketCenterSecretArn,
       valueVariable: 'CRISP_TICKET_CENTER_SECRET',
+      removalPolicy: props.removalPolicy,
     });
 
     this.function = new BridgeFunction(this, 'Function', {
       handlerDir: 'ticket-center-url',
       description: 'crisp-bridge: signs Crisp Ticket Center URLs for verified emails',
       logRetention: props.logRetention,
+      metricsNamespace: props.metricsNamespace,
       environment: {
         CRISP_WEBSITE_ID: props.websiteId,
         EMAIL_CLAIM: props.emailClaim ?? 'email',

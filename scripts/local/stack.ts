@@ -9,6 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import * as path from 'node:path';
 import { type HttpHandler, type LocalRoute, startLocalApi } from './api-gateway';
 import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey } from './dev-issuer';
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
@@ -62,6 +63,15 @@ export interface LocalStackOptions {
   demo?: boolean;
   /** Extra environment for the functions (e.g. `HOOK_MAX_AGE_SECONDS`, `HOOK_EVENTS`). */
   functionEnv?: Record<string, string>;
+  /**
+   * The handler module the consumer runs (a path), as `handlers.entry` on the construct.
+   * Default: the shipped example (functions/consumer/handlers/index.ts).
+   */
+  handlers?: string;
+  /** Settings for the handlers (`context.settings`), as `handlers.environment` on the construct. */
+  handlerSettings?: Record<string, string>;
+  /** Secret values for the handlers (`context.secrets.get`), put in the Secrets Manager emulator. */
+  handlerSecrets?: Record<string, string>;
   /** CORS origins. Default none. */
   allowedOrigins?: string[];
   /** Folder holding the dev issuer's key. Default `.local/` (or `CRISP_BRIDGE_LOCAL_DIR`). */
@@ -90,11 +100,19 @@ export interface LocalStack {
 
 export type FunctionName = 'ticket-center-url' | 'hook-receiver' | 'consumer';
 
-const SOURCES: Record<FunctionName, () => Promise<{ handler: unknown }>> = {
+/** The shipped example handler module: what the consumer runs without `handlers`. */
+export const EXAMPLE_HANDLERS = path.join(__dirname, '..', '..', 'functions', 'consumer', 'handlers', 'index.ts');
+
+const SOURCES: Record<Exclude<FunctionName, 'consumer'>, () => Promise<{ handler: unknown }>> = {
   'ticket-center-url': () => import('../../functions/ticket-center-url/handler'),
   'hook-receiver': () => import('../../functions/hook-receiver/handler'),
-  consumer: () => import('../../functions/consumer/handler'),
 };
+
+/** The consumer around a handler module, exactly as the construct's generated entry builds it. */
+async function consumerSource(handlers: string): Promise<{ handler: unknown }> {
+  const [{ createConsumerHandler }, handlerModule] = await Promise.all([import('../../functions/consumer/create-handler'), import(handlers)]);
+  return { handler: createConsumerHandler(handlerModule) };
+}
 
 export const LOCAL_SECRET_NAMES = {
   ticketCenter: 'crisp-bridge/ticket-center',
@@ -115,6 +133,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [LOCAL_SECRET_NAMES.ticketCenter]: ticketCenterSecret,
     [LOCAL_SECRET_NAMES.hook]: hookSecret,
     [LOCAL_SECRET_NAMES.websiteHookKey]: websiteHookKey,
+    ...Object.fromEntries(Object.entries(options.handlerSecrets ?? {}).map(([name, value]) => [`crisp-bridge/handler/${name}`, value])),
   });
   const maxReceiveCount = options.maxReceiveCount ?? 5;
   const sqs = await startSqsEmulator({ visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 5, maxReceiveCount });
@@ -142,6 +161,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     WEBSITE_HOOK_KEY_ID: websiteHooks ? secretsManager.arnOf(LOCAL_SECRET_NAMES.websiteHookKey) : '',
     DEDUPE_TABLE_NAME: dynamodb.tableName,
     MAX_RECEIVE_COUNT: String(maxReceiveCount),
+    DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
+    HANDLER_SECRETS: JSON.stringify(
+      Object.fromEntries(Object.keys(options.handlerSecrets ?? {}).map((name) => [name, secretsManager.arnOf(`crisp-bridge/handler/${name}`)])),
+    ),
+    ...options.handlerSettings,
     ...options.functionEnv,
   });
   delete process.env.AWS_PROFILE;
@@ -150,7 +174,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // The TypeScript sources, or the bundles CDK built from them.
   const load = async (name: FunctionName): Promise<unknown> => {
     const bundle = options.bundles?.[name];
-    const module = (bundle ? await import(bundle) : await SOURCES[name]()) as { handler?: unknown };
+    const module = (
+      bundle ? await import(bundle) : name === 'consumer' ? await consumerSource(path.resolve(options.handlers ?? EXAMPLE_HANDLERS)) : await SOURCES[name]()
+    ) as { handler?: unknown };
     if (typeof module.handler !== 'function') throw new Error(`${bundle ?? name} exports no handler`);
     return module.handler;
   };

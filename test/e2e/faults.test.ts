@@ -25,6 +25,7 @@ import { dedupeKey } from '../../functions/commons/core/dedupe';
 import { signHook } from '../../functions/commons/core/hook-signature';
 import { createLogger } from '../../functions/commons/logger';
 import { processBatch } from '../../functions/consumer/process-batch';
+import { defineHandlers } from '../../functions/consumer/registry';
 import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
 import { type Poller, type SqsHandler, startPoller } from '../../scripts/local/sqs-poller';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../scripts/local/stack';
@@ -414,12 +415,12 @@ describe('consumer failures', () => {
   test(`a poison event (its handler always throws) ends in the dead-letter queue after ${MAX_RECEIVE_COUNT} receives; the events around it are processed once`, async () => {
     const logger = createLogger({ dimensions: { service: 'consumer' } });
     const store = dynamoDbDedupeStore(createDynamoDbClient(), stack.dynamodb.tableName);
-    const handlers = {
+    const handlers = defineHandlers({
       'session:set_data': () => {
         throw new Error('poison: this handler always fails');
       },
       'message:send': async () => undefined,
-    };
+    });
     const consumer: SqsHandler = (event: SQSEvent, context: Context) =>
       processBatch(event, {
         store,

@@ -16,7 +16,7 @@ import { type DedupeStore, dedupeKey, recordExpiry } from '../../functions/commo
 import { createLogger } from '../../functions/commons/logger';
 import type { CrispEvent } from '../../functions/consumer/events';
 import { type ConsumerDeps, processBatch } from '../../functions/consumer/process-batch';
-import type { HandlerContext } from '../../functions/consumer/registry';
+import { type HandlerContext, defineHandlers } from '../../functions/consumer/registry';
 import { type DynamoDbEmulator, startDynamoDbEmulator } from '../../scripts/local/emulators/dynamodb';
 import { sampleHookBody } from '../../scripts/local/sample-hooks';
 import { lambdaContext } from '../support/events';
@@ -178,7 +178,7 @@ function countingHandlers(behaviour: { namespaces?: string[]; fail?: (call: numb
 function deps(handlers: Record<string, unknown>, overrides: Partial<ConsumerDeps> = {}): ConsumerDeps {
   return {
     store,
-    handlers,
+    handlers: defineHandlers(handlers as Record<string, never>),
     logger: createLogger({ dimensions: { service: 'consumer' } }),
     now: Date.now,
     newOwner: randomUUID,

@@ -16,6 +16,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { createDynamoDbClient, dynamoDbDedupeStore } from '../../functions/commons/aws/dynamodb-dedupe-store';
 import { createLogger } from '../../functions/commons/logger';
 import { processBatch } from '../../functions/consumer/process-batch';
+import { defineHandlers } from '../../functions/consumer/registry';
 import { startPoller } from '../../scripts/local/sqs-poller';
 
 function required(name: string): string {
@@ -35,13 +36,13 @@ const sleepMs = Number(process.env.SLEEP_MS ?? 60_000);
 
 const logger = createLogger({ dimensions: { service: 'slow-consumer-worker' } });
 const store = dynamoDbDedupeStore(createDynamoDbClient(), tableName);
-const handlers = {
-  'message:send': async (_event: unknown, context: { logger: { info(message: string): void } }) => {
+const handlers = defineHandlers({
+  'message:send': async (_event, context) => {
     context.logger.info('slow handler started');
     await new Promise((resolve) => setTimeout(resolve, sleepMs));
     context.logger.info('slow handler finished');
   },
-};
+});
 
 const client = new SQSClient({ endpoint: sqsEndpoint, useQueueUrlAsEndpoint: false });
 

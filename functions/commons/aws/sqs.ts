@@ -1,5 +1,6 @@
-/** Adapter: the hook queue, backed by Amazon SQS. */
-import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+/** Adapters: the hook queue and its dead-letter queue, backed by Amazon SQS. */
+import { type MessageAttributeValue, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { DeadLetterQueue } from '../../consumer/process-batch';
 import type { HookQueue } from '../../hook-receiver/receive-hook';
 
 /**
@@ -24,6 +25,21 @@ export function sqsHookQueue(client: SQSClient, queueUrl: string): HookQueue {
         new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: message.body, MessageAttributes: message.attributes }),
       );
       return out.MessageId;
+    },
+  };
+}
+
+/** The dead-letter port: a copy of the record (body and attributes) plus `deadLetterReason`. */
+export function sqsDeadLetterQueue(client: SQSClient, queueUrl: string): DeadLetterQueue {
+  return {
+    async send(record, reason) {
+      const attributes: Record<string, MessageAttributeValue> = {};
+      for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+        if (value.stringValue !== undefined) attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
+      }
+      attributes.deadLetterReason = { DataType: 'String', StringValue: reason.slice(0, 256) || 'permanent error' };
+      attributes.deadLetterSourceMessageId = { DataType: 'String', StringValue: record.messageId };
+      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, MessageAttributes: attributes }));
     },
   };
 }

@@ -1,15 +1,13 @@
 /**
- * Your code goes here: one handler per Crisp event namespace. Each runs once per event (see
- * the README, "Writing a handler"): throw to have the event retried, return to mark it done.
- * Events with no handler are acknowledged and logged.
- *
- *   'session:set_email': async (event, { logger, dedupeKey }) => {
- *     await crm.upsertContact({ email: event.data.email, idempotencyKey: dedupeKey });
- *   },
+ * The example handler module: what the consumer runs when the construct is given no
+ * `handlers.entry`. Copy it to start your own (see "Use it in your own CDK app" in the README):
+ * one handler per Crisp event namespace, each run once per event; throw to have the event
+ * retried, throw `PermanentError` to dead-letter it, return to mark it done. Events with no
+ * handler are acknowledged and logged.
  */
 import { defineHandlers } from '../registry';
 import { countVisitorMessages } from './count-visitor-messages';
 
-export const handlers = defineHandlers({
+export default defineHandlers({
   'message:send': countVisitorMessages,
 });

@@ -1,0 +1,71 @@
+/**
+ * The SQS-triggered consumer (partial batch responses) for a handler module: dedupes through
+ * DynamoDB and runs the module's handlers once per event. The construct bundles a two-line entry
+ * that calls this with your module (or the shipped example); the local stack and the tests call
+ * it the same way. Everything is wired once per cold start, and a module that declares a setting
+ * or secret the deployment lacks fails here, naming it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createDynamoDbClient, dynamoDbDedupeStore } from '../commons/aws/dynamodb-dedupe-store';
+import { createSecretsManagerClient, secretsManagerSource } from '../commons/aws/secrets-manager';
+import { createSqsClient, sqsDeadLetterQueue } from '../commons/aws/sqs';
+import type { Env } from '../commons/env';
+import { createLogger } from '../commons/logger';
+import { CachedSecret } from '../commons/secrets';
+import { loadConsumerConfig, loadHandlerConfig } from './config';
+import { SecretUnavailableError } from './errors';
+import { processBatch } from './process-batch';
+import { type HandlerSecrets, handlerSetOf } from './registry';
+
+export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export function createConsumerHandler(handlerModule: unknown, env: Env = process.env): ConsumerHandler {
+  const config = loadConsumerConfig(env);
+  const handlers = handlerSetOf(handlerModule);
+  const handlerConfig = loadHandlerConfig(env, handlers);
+  const logger = createLogger({ dimensions: { service: 'consumer' } });
+  const store = dynamoDbDedupeStore(createDynamoDbClient(), config.tableName);
+  const deadLetter = config.deadLetterQueueUrl ? sqsDeadLetterQueue(createSqsClient(), config.deadLetterQueueUrl) : undefined;
+  const secrets = handlerSecrets(handlerConfig.secretIds, logger);
+
+  return (event, context) =>
+    processBatch(event, {
+      store,
+      handlers,
+      settings: handlerConfig.settings,
+      secrets,
+      deadLetter,
+      logger: logger.child({ requestId: context.awsRequestId }),
+      now: Date.now,
+      newOwner: randomUUID,
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      ttlHours: config.ttlHours,
+      maxReceiveCount: config.maxReceiveCount,
+      leaseMarginMs: config.leaseMarginMs,
+    });
+}
+
+/**
+ * `context.secrets`: one cached secret per declared name, with the bridge's own cache, refresh
+ * and error handling; the Secrets Manager client is made only if a secret is declared.
+ */
+function handlerSecrets(secretIds: Readonly<Record<string, string>>, logger: ReturnType<typeof createLogger>): HandlerSecrets {
+  const names = Object.keys(secretIds);
+  if (names.length === 0) return { get: (name) => Promise.reject(new SecretUnavailableError(name, 'not declared')) };
+  const client = createSecretsManagerClient();
+  const cache = new Map<string, CachedSecret>();
+  for (const name of names) {
+    const secretId = secretIds[name]!;
+    cache.set(name, new CachedSecret({ label: `handler secret ${name}`, secretId, fetch: secretsManagerSource(client, secretId), logger }));
+  }
+  return {
+    async get(name) {
+      const secret = cache.get(name);
+      if (!secret) throw new SecretUnavailableError(name, 'not declared');
+      const result = await secret.get();
+      if (!result.ok) throw new SecretUnavailableError(name, result.reason);
+      return result.value;
+    },
+  };
+}
