@@ -28,6 +28,7 @@ export async function handler(event: APIGatewayProxyEventV2WithJWTAuthorizer, co
       { config, secret, logger: log },
     );
     if (outcome.ok) return jsonResponse(200, outcome.body);
+    // The contract's error shape only: `parameterHash` is for the log (the message already shows it).
     const { status, code, message, parameter } = outcome.refusal;
     return errorResponse(status, code, message, parameter === undefined ? {} : { parameter });
   } catch (error) {

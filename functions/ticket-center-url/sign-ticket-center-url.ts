@@ -2,6 +2,10 @@
  * The signed-URL use case: verified identity + validated parameters + the secret -> the URL.
  * Its ports (config, secret, logger) are passed in, so it runs the same under Lambda, the local
  * stack and the tests.
+ *
+ * One log line per decision. A refusal logs its status, code and, for a query parameter, the
+ * known name or `(unknown)` with `parameterHash` (a SHA-256 prefix of the unknown name, never the
+ * name: it can be an email). The email, the URL and the HMAC are never logged.
  */
 import {
   type Claims,
@@ -33,10 +37,10 @@ export type SignOutcome = { ok: true; body: TicketCenterResponseBody } | { ok: f
 
 export async function signTicketCenterUrl(request: SignRequest, { config, secret, logger }: SignDeps): Promise<SignOutcome> {
   const refused = (refusal: Refusal): SignOutcome => {
-    // The decision and why; never the email, the URL or the HMAC.
+    // The decision and why; never the email, the URL, the HMAC or an unknown parameter's name.
     logger.info(
       'ticket center url refused',
-      { status: refusal.status, code: refusal.code, parameter: refusal.parameter },
+      { status: refusal.status, code: refusal.code, parameter: refusal.parameter, parameterHash: refusal.parameterHash },
       { TicketCenterUrlRefused: 1 },
     );
     return { ok: false, refusal };

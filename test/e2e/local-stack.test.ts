@@ -169,13 +169,29 @@ describe('GET /ticket-center/url: refusals', () => {
     expect(answer.json.error.code).toBe('email_missing');
   });
 
+  // The email is signed exactly as verified or not at all: never trimmed, never stripped.
+  test.each([
+    [`${JANE} `, 'email_whitespace'],
+    [`\u00A0${JANE}`, 'email_whitespace'],
+    [`Jane.Doe\u0000@Example.COM`, 'email_control_character'],
+    [`Jane.Doe\u200B@Example.COM`, 'email_invisible_character'],
+    [`\uFEFF${JANE}`, 'email_invisible_character'],
+    [`Jane.Doe\u202E@Example.COM`, 'email_bidi_control'],
+  ])('a token email %j: 403 %s, the email not in the reply', async (email, code) => {
+    const answer = await request('/ticket-center/url', { token: token(email) });
+    expect(answer.status).toBe(403);
+    expect(answer.json.error.code).toBe(code);
+    expect(answer.text).not.toContain('Jane.Doe');
+    expect(answer.text).not.toContain('plugins.crisp.chat');
+  });
+
   const elevenParticipants = Array.from({ length: 11 }, (_, i) => `p${i}%40example.com`).join(',');
   test.each([
     ['locale=en_US', 'locale'],
     [`participants=${elevenParticipants}`, 'participants'],
     ['participants=a%40x.com,,b%40y.org', 'participants'],
     ['nickname=Ann&nickname=Bob', 'nickname'],
-    ['foo=bar', 'foo'],
+    ['foo=bar', '(unknown)'], // an unknown name is never echoed (it could be an email)
     [`email=${encodeURIComponent('mallory@example.com')}`, 'email'],
   ])('bad parameters: ?%s → 400 invalid_parameter naming %s', async (query, parameter) => {
     const answer = await request(`/ticket-center/url?${query}`, { token: token(JANE) });
@@ -184,6 +200,24 @@ describe('GET /ticket-center/url: refusals', () => {
     expect(answer.json.error.parameter).toBe(parameter);
     expect(typeof answer.json.error.message).toBe('string');
     expect(answer.text).not.toContain('plugins.crisp.chat');
+  });
+
+  // printf %s 'alice@example.com' | sha256sum -> ff8d9819fc0e12bf...
+  test('an unknown parameter named like an email: 400 (unknown), only its sha256 prefix in the reply and the log', async () => {
+    const before = capturedLines().length;
+    const answer = await request('/ticket-center/url?alice@example.com=1', { token: token(JANE) });
+    expect(answer.status).toBe(400);
+    expect(answer.json.error).toEqual({
+      code: 'invalid_parameter',
+      parameter: '(unknown)',
+      message: 'Unknown query parameter (name not shown; sha256 prefix ff8d9819fc0e). Accepted: nickname, locale, participants.',
+    });
+    const logged = capturedLines().slice(before).join('\n');
+    expect(logged).toContain('"parameterHash":"ff8d9819fc0e"');
+    for (const text of [answer.text, logged]) {
+      expect(text).not.toContain('alice@example.com');
+      expect(text).not.toContain('alice%40example.com');
+    }
   });
 });
 

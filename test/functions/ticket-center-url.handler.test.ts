@@ -185,6 +185,94 @@ describe('GET /ticket-center/url handler: refusals', () => {
   });
 });
 
+// The email is signed exactly as verified, or refused with a code saying why; nothing the caller
+// sent that could be an email (the claim, an unknown parameter's name) reaches the reply or the log.
+describe('GET /ticket-center/url handler: the email as verified, or a refusal', () => {
+  const LOCAL = 'jane.invisible';
+  const ADDRESS = `${LOCAL}@example.com`;
+  it.each([
+    ['a leading space', ` ${ADDRESS}`, 'email_whitespace'],
+    ['a trailing tab', `${ADDRESS}\t`, 'email_whitespace'],
+    ['a trailing NBSP', `${ADDRESS}\u00A0`, 'email_whitespace'],
+    ['a trailing U+2028', `${ADDRESS}\u2028`, 'email_whitespace'],
+    ['a NUL', `${LOCAL}\u0000@example.com`, 'email_control_character'],
+    ['a DEL', `${LOCAL}\u007F@example.com`, 'email_control_character'],
+    ['a NEL inside', `${LOCAL}\u0085@example.com`, 'email_control_character'],
+    ['a zero-width space', `${LOCAL}\u200B@example.com`, 'email_invisible_character'],
+    ['a leading BOM', `\uFEFF${ADDRESS}`, 'email_invisible_character'],
+    ['a soft hyphen', `${LOCAL}\u00AD@example.com`, 'email_invisible_character'],
+    ['a word joiner', `${LOCAL}\u2060@example.com`, 'email_invisible_character'],
+    ['an RLO', `${LOCAL}\u202E@example.com`, 'email_bidi_control'],
+    ['an LRI', `\u2066${ADDRESS}`, 'email_bidi_control'],
+    ['an RLM', `${LOCAL}\u200F@example.com`, 'email_bidi_control'],
+  ])('an email claim with %s (%j): 403 %s, logged by code, the email neither in the reply nor in the log', async (_, email, code) => {
+    const handler = coldStart();
+    const result = await handler(jwtEvent({ email, email_verified: 'true', name: 'Jane' }), lambdaContext());
+    expect(result.statusCode).toBe(403);
+    const { error } = body(result);
+    expect(error).toEqual({ code, message: expect.any(String) });
+    expect(error.message.length).toBeGreaterThan(30);
+    expect(logs()).toContainEqual(expect.objectContaining({ message: 'ticket center url refused', status: 403, code, TicketCenterUrlRefused: 1 }));
+    const raw = stdout.join('');
+    for (const text of [raw, result.body ?? '']) {
+      for (const forbidden of [LOCAL, ADDRESS, email, encodeURIComponent(ADDRESS), 'plugins.crisp.chat']) expect(text).not.toContain(forbidden);
+    }
+  });
+
+  it('signs a clean claim exactly: the URL carries the claim, and its HMAC by openssl', async () => {
+    const email = 'Zoë.O’Neil+tickets@Exämple.COM';
+    const result = await coldStart()(jwtEvent({ email, email_verified: 'true' }), lambdaContext());
+    expect(result.statusCode).toBe(200);
+    const url = new URL(body(result).url);
+    expect(url.searchParams.get('email')).toBe(email);
+    expect(url.searchParams.get('hmac')).toBe(opensslHmacSha256(SECRET, email));
+  });
+
+  it('signs the lower-cased claim when configured, still without trimming anything', async () => {
+    const handler = coldStart({ LOWERCASE_EMAIL: 'true' });
+    const ok = await handler(jwtEvent({ email: 'Jane@Example.COM', email_verified: 'true' }), lambdaContext());
+    expect(new URL(body(ok).url).searchParams.get('email')).toBe('jane@example.com');
+    expect(new URL(body(ok).url).searchParams.get('hmac')).toBe(opensslHmacSha256(SECRET, 'jane@example.com'));
+    const padded = await handler(jwtEvent({ email: 'Jane@Example.COM ', email_verified: 'true' }), lambdaContext());
+    expect({ status: padded.statusCode, code: body(padded).error.code }).toEqual({ status: 403, code: 'email_whitespace' });
+  });
+
+  // Expected hashes computed with coreutils, not by the code under test:
+  //   printf %s 'alice@example.com' | sha256sum  -> ff8d9819fc0e12bf...
+  //   printf %s 'foo' | sha256sum                -> 2c26b46b68ffc68f...
+  it.each([
+    ['alice@example.com=1', 'ff8d9819fc0e', ['alice@example.com', 'alice%40example.com', 'alice']],
+    ['alice%40example.com=1', 'ff8d9819fc0e', ['alice@example.com', 'alice%40example.com', 'alice']],
+    ['locale=fr&alice@example.com', 'ff8d9819fc0e', ['alice@example.com', 'alice%40example.com', 'alice']],
+    ['foo=bar', '2c26b46b68ff', ['foo']],
+  ])('an unknown parameter (?%s): 400 (unknown) with its sha256 prefix; the name in neither the reply nor the log', async (query, hash, forbidden) => {
+    const result = await coldStart()(jwtEvent(VERIFIED, query), lambdaContext());
+    expect(result.statusCode).toBe(400);
+    expect(body(result)).toEqual({
+      error: {
+        code: 'invalid_parameter',
+        parameter: '(unknown)',
+        message: `Unknown query parameter (name not shown; sha256 prefix ${hash}). Accepted: nickname, locale, participants.`,
+      },
+    });
+    const refused = logs().filter((line) => line.message === 'ticket center url refused');
+    expect(refused).toEqual([expect.objectContaining({ status: 400, code: 'invalid_parameter', parameter: '(unknown)', parameterHash: hash })]);
+    const raw = stdout.join('');
+    for (const name of forbidden) {
+      expect(raw).not.toContain(name);
+      expect(result.body).not.toContain(name);
+    }
+  });
+
+  it('a repeated known parameter is still named, with no hash', async () => {
+    const result = await coldStart()(jwtEvent(VERIFIED, 'locale=fr&locale=de'), lambdaContext());
+    expect(body(result).error).toMatchObject({ code: 'invalid_parameter', parameter: 'locale' });
+    const refused = logs().find((line) => line.message === 'ticket center url refused');
+    expect(refused).toMatchObject({ parameter: 'locale' });
+    expect(refused).not.toHaveProperty('parameterHash');
+  });
+});
+
 describe('GET /ticket-center/url handler: configuration', () => {
   it.each(['CRISP_WEBSITE_ID', 'TICKET_CENTER_SECRET_ID'])('fails the cold start naming %s when it is missing', (name) => {
     expect(() => coldStart({ [name]: undefined })).toThrow(name);

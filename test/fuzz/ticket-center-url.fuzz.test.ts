@@ -11,16 +11,24 @@
  * - the reply is the contract's JSON (`{url, iframe}` or `{error: {code, message[, parameter]}}`),
  *   and neither the reply nor any log line holds the secret; a signed URL, its HMAC and its email
  *   never reach the log;
- * - a 200 signs exactly the token's email claim (trimmed): the URL has exactly one `email` (that
- *   claim) and one `hmac` (HMAC-SHA256 of it with the secret, by openssl for at least the first 30
- *   URLs, node:crypto after that), no parameter beyond email/hmac/nickname/locale/participants,
- *   the Crisp Ticket Center origin and path for the configured website, and no character that
- *   could break out of an attribute or a header;
- * - a query parameter named `email` or `hmac` (however it is percent-encoded) never gets a 200.
+ * - a 200 signs exactly the token's email claim, character for character (nothing trimmed): the
+ *   URL has exactly one `email` (that claim) and one `hmac` (HMAC-SHA256 of it with the secret, by
+ *   openssl for at least the first 30 URLs, node:crypto after that), no parameter beyond
+ *   email/hmac/nickname/locale/participants, the Crisp Ticket Center origin and path for the
+ *   configured website, and no character that could break out of an attribute or a header; the
+ *   signed claim has no whitespace at its ends, no control, bidi or format character;
+ * - a query parameter named `email` or `hmac` (however it is percent-encoded) never gets a 200;
+ * - a refusal names a query parameter only if it is one this API knows; any other name is
+ *   `(unknown)`, with the first 12 hex characters of its SHA-256 (by openssl for the first 30,
+ *   node:crypto after) in the message and as `parameterHash` in the log line.
+ * Two properties add: any email claim string is either signed exactly or refused 4xx (with the
+ * right code for whitespace/control/bidi/invisible decorations of a plain address), and an unknown
+ * parameter's name (an email, or a string with a recognisable prefix) is in neither reply nor log.
  *
  * FUZZ_SCALE (a multiplier of the run counts) and FUZZ_SEED reproduce or lengthen a run.
  */
-import { createHmac } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from '../../scripts/local/emulators/secrets-manager';
@@ -96,6 +104,19 @@ function expectedHmac(email: string): string {
   return createHmac('sha256', SECRET).update(email, 'utf8').digest('hex');
 }
 
+/** The same oracle scheme for an unknown parameter name's hash: openssl's SHA-256 first, then node:crypto. */
+let opensslHashChecks = 0;
+function expectedNameHash(name: string): string {
+  if (opensslHashChecks < 30) {
+    opensslHashChecks += 1;
+    const out = execFileSync('openssl', ['dgst', '-sha256'], { input: Buffer.from(name, 'utf8') }).toString();
+    const hex = out.trim().split('= ').pop() ?? '';
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`unexpected openssl output: ${out}`);
+    return hex.slice(0, 12);
+  }
+  return createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 12);
+}
+
 const isTrue = (value: unknown) => value === true || (typeof value === 'string' && value.trim().toLowerCase() === 'true');
 
 /** Query parameter names as any WHATWG URL parser decodes them. */
@@ -107,7 +128,20 @@ interface Reply {
   error?: { code: string; message: string; parameter?: string };
 }
 
-const ERROR_CODES: Record<number, string[]> = { 400: ['invalid_parameter'], 401: ['unauthorized'], 403: ['email_missing', 'email_not_verified'] };
+const EMAIL_CHARACTER_CODES = ['email_whitespace', 'email_control_character', 'email_bidi_control', 'email_invisible_character'];
+const ERROR_CODES: Record<number, string[]> = {
+  400: ['invalid_parameter'],
+  401: ['unauthorized'],
+  403: ['email_missing', ...EMAIL_CHARACTER_CODES, 'email_not_verified'],
+};
+
+// What a signed email can never hold, written out here from the Unicode lists rather than taken
+// from the code under test: White_Space at either end, C0/C1 controls, bidi controls, and the
+// invisible characters the contract names (plus any other format character, \p{Cf}).
+const EDGE_WHITESPACE = /^[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]|[\t\n\v\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]$/;
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/;
+const INVISIBLE = /[\u00AD\u180E\u200B-\u200D\u2060-\u2064\uFEFF]|\p{Cf}/u;
 
 async function drive(claims: unknown, rawQuery: string): Promise<{ status: number; body: Reply }> {
   const from = stdout.length;
@@ -135,6 +169,7 @@ async function drive(claims: unknown, rawQuery: string): Promise<{ status: numbe
     expect(Object.keys(body)).toEqual(['error']);
     expect(body.error).toEqual({ code: expect.any(String), message: expect.any(String), ...(body.error?.parameter === undefined ? {} : { parameter: expect.any(String) }) });
     expect(ERROR_CODES[status]).toContain(body.error!.code);
+    checkParameterRefusal(body.error!, entries, rawQuery);
     tally.set(`${status} ${body.error!.code}`, (tally.get(`${status} ${body.error!.code}`) ?? 0) + 1);
     return { status, body };
   }
@@ -145,7 +180,11 @@ async function drive(claims: unknown, rawQuery: string): Promise<{ status: numbe
   const claimed = (claims as Record<string, unknown>)?.email;
   if (typeof claimed !== 'string') throw new Error(`200 for an email claim that is not a string: ${JSON.stringify(claimed)}`);
   expect(isTrue((claims as Record<string, unknown>).email_verified)).toBe(true);
-  const email = claimed.trim();
+  // Exactly the claim: nothing trimmed, nothing stripped (LOWERCASE_EMAIL is off here).
+  const email = claimed;
+  for (const [what, pattern] of [['whitespace at an end', EDGE_WHITESPACE], ['a control character', CONTROL], ['a bidi control', BIDI], ['an invisible character', INVISIBLE]] as const) {
+    if (pattern.test(email)) throw new Error(`200 for an email claim with ${what}: ${JSON.stringify(email)}`);
+  }
   expect(Object.keys(body).sort()).toEqual(['iframe', 'url']);
   const url = new URL(body.url!);
   expect(`${url.origin}${url.pathname}`).toBe(TICKET_CENTER);
@@ -185,6 +224,30 @@ async function drive(claims: unknown, rawQuery: string): Promise<{ status: numbe
     if (logged.includes(secretPart)) throw new Error(`a log line holds the signed URL, its HMAC or its email: ${logged}`);
   }
   return { status, body };
+}
+
+/**
+ * A refusal names a query parameter only if this API knows the name; an unknown one is
+ * `(unknown)` with the sha256 prefix of the name it stopped at (the first name that is none of
+ * the five: every entry before it passed, or the refusal would have been about that one).
+ */
+function checkParameterRefusal(error: NonNullable<Reply['error']>, entries: Record<string, unknown>[], rawQuery: string): void {
+  const logged = entries.find((entry) => entry.message === 'ticket center url refused');
+  if (error.code !== 'invalid_parameter') {
+    expect(error.parameter).toBeUndefined();
+    return;
+  }
+  expect([...URL_PARAMETERS, '(unknown)']).toContain(error.parameter);
+  expect(logged?.parameter).toBe(error.parameter);
+  if (error.parameter !== '(unknown)') {
+    expect(logged).not.toHaveProperty('parameterHash');
+    return;
+  }
+  const name = queryNames(rawQuery).find((candidate) => !URL_PARAMETERS.includes(candidate));
+  if (name === undefined) throw new Error(`(unknown) refused, but every name in the query is known: ${rawQuery}`);
+  const hash = expectedNameHash(name);
+  expect(error.message).toBe(`Unknown query parameter (name not shown; sha256 prefix ${hash}). Accepted: nickname, locale, participants.`);
+  expect(logged?.parameterHash).toBe(hash);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,6 +388,29 @@ const cleanQuery = fc
   .chain((params) => fc.tuple(fc.constant(params), fc.shuffledSubarray(Object.keys(params)), encodingArb))
   .map(([params, order, how]) => order.map((name) => `${name}=${encodeAs(params[name as keyof typeof params]!, how === 'raw' || how === 'uri' ? 'component' : how)}`).join('&'));
 
+/**
+ * One character added to a plain address, and the refusal expected at an end or inside. A space
+ * or NBSP inside is no character problem, just not an address (email_missing); a tab or NEL
+ * inside is a control character; at an end, every White_Space character is email_whitespace.
+ */
+type Expected = 'signed' | 'email_missing' | 'email_whitespace' | 'email_control_character' | 'email_bidi_control' | 'email_invisible_character';
+type Placement = 'start' | 'end' | 'inside';
+const whitespace = (char: string, inside: Expected) => ({ char, edge: 'email_whitespace' as Expected, inside });
+const anywhere = (char: string, code: Expected) => ({ char, edge: code, inside: code });
+const DECORATIONS = [
+  ...[' ', '\u00A0', '\u2028', '\u2029', '\u3000', '\u2009', '\u202F', '\u1680'].map((char) => whitespace(char, 'email_missing')),
+  ...['\t', '\n', '\r', '\u000B', '\u000C', '\u0085'].map((char) => whitespace(char, 'email_control_character')),
+  ...['\u0000', '\u0001', '\u001B', '\u001F', '\u007F', '\u0080', '\u009F'].map((char) => anywhere(char, 'email_control_character')),
+  ...['\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C'].map((char) => anywhere(char, 'email_bidi_control')),
+  ...['\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD', '\u180E', '\u2062', '\u{E0001}'].map((char) => anywhere(char, 'email_invisible_character')),
+];
+function decorate(email: string, char: string, placement: Placement, at: number): string {
+  if (placement === 'start') return char + email;
+  if (placement === 'end') return email + char;
+  const index = 1 + (at % (email.length - 1)); // strictly inside: after the first, before the last character
+  return email.slice(0, index) + char + email.slice(index);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe('ticket center URL signer under bad input (property-based)', () => {
@@ -386,9 +472,77 @@ describe('ticket center URL signer under bad input (property-based)', () => {
     );
   });
 
+  // An email claim is signed exactly or refused: never trimmed, never stripped of what it holds.
+  it('any email claim string: a 200 signs exactly that string (the URL decodes to it), anything else is a 403 refusal with the right code', async () => {
+    const decorated = fc
+      .tuple(plainEmail, fc.constantFrom(...DECORATIONS), fc.constantFrom<Placement>('start', 'end', 'inside'), fc.nat())
+      .map(([email, decoration, placement, at]) => ({ claim: decorate(email, decoration.char, placement, at), expected: decoration[placement === 'inside' ? 'inside' : 'edge'] }));
+    const anyClaim = fc.oneof(
+      { weight: 3, arbitrary: decorated },
+      { weight: 2, arbitrary: plainEmail.map((claim) => ({ claim, expected: 'signed' as Expected })) },
+      { weight: 2, arbitrary: strangeEmail.map((claim) => ({ claim, expected: undefined })) },
+      { weight: 1, arbitrary: anyString({ maxLength: 40 }).map((claim) => ({ claim, expected: undefined })) },
+    );
+    let exact = 0;
+    await fc.assert(
+      fc.asyncProperty(anyClaim, async ({ claim, expected }) => {
+        const { status, body } = await drive({ email: claim, email_verified: 'true' }, '');
+        if (status === 200) {
+          exact += 1;
+          expect(new URL(body.url!).searchParams.get('email')).toBe(claim);
+          expect(expected === undefined || expected === 'signed').toBe(true);
+        } else {
+          expect(status).toBe(403);
+          if (expected !== undefined) expect(body.error!.code).toBe(expected);
+          const code = body.error!.code;
+          if (code === 'email_whitespace') expect(claim).toMatch(EDGE_WHITESPACE);
+          if (code === 'email_control_character') expect(claim).toMatch(CONTROL);
+          if (code === 'email_bidi_control') expect(claim).toMatch(BIDI);
+        }
+      }),
+      runs(600),
+    );
+    expect(exact).toBeGreaterThan(50 * Math.min(1, SCALE));
+  });
+
+  // A parameter name can be an email: refusals give a hash of it, never the name.
+  it('an unknown parameter name is in neither the reply nor the log, wherever it is placed', async () => {
+    const unknownName = fc.oneof(
+      fc.constantFrom('alice@example.com', 'bob.smith+support@corp.example', 'victim@evil.example', 'Jane.Doe@Example.COM'),
+      plainEmail.map((email) => `xun-${email}`),
+      anyString({ maxLength: 20 }).map((text) => `xun-${text}`),
+    );
+    const known = fc.constantFrom('nickname=Ann', 'locale=fr', 'participants=a%40b.co', 'nickname=Ann&nickname=Bob', 'locale=en_US', 'email=x%40y.z');
+    const request = fc
+      .tuple(unknownName, fc.array(known, { maxLength: 2 }), fc.array(known, { maxLength: 2 }), fc.constantFrom<Encoding>('component', 'form'), fc.option(paramValue, { nil: undefined }))
+      .map(([name, before, after, how, value]) => ({
+        name,
+        query: [...before, value === undefined ? encodeAs(name, how) : `${encodeAs(name, how)}=${encodeAs(value, 'component')}`, ...after].join('&'),
+      }));
+    let unknownRefusals = 0;
+    await fc.assert(
+      fc.asyncProperty(verifiedClaims, request, async (claims, { name, query }) => {
+        expect(queryNames(query)).toContain(name);
+        const from = stdout.length;
+        const { status, body } = await drive(claims, query);
+        expect(status).toBe(400);
+        if (body.error!.parameter === '(unknown)') unknownRefusals += 1;
+        const reply = JSON.stringify(body);
+        const logged = stdout.slice(from).join('');
+        for (const form of new Set([name, JSON.stringify(name).slice(1, -1), encodeURIComponent(name)])) {
+          if (reply.includes(form)) throw new Error(`the reply echoes the unknown name ${JSON.stringify(name)}: ${reply}`);
+          if (logged.includes(form)) throw new Error(`the log echoes the unknown name ${JSON.stringify(name)}: ${logged}`);
+        }
+      }),
+      runs(600),
+    );
+    expect(unknownRefusals).toBeGreaterThan(100 * Math.min(1, SCALE));
+  });
+
   it('in the end: every hmac of the first 30 signed URLs was checked by openssl, and the log never held the secret', () => {
     expect(signed).toBeGreaterThan(200 * Math.min(1, SCALE));
     expect(opensslChecks).toBe(30);
+    expect(opensslHashChecks).toBe(30);
     if (process.env.FUZZ_REPORT) process.stderr.write(`ticket-center-url fuzz: ${driven} requests, ${signed} signed, openssl checks ${opensslChecks}, outcomes ${JSON.stringify(Object.fromEntries([...tally].sort()))}\n`);
   });
 });

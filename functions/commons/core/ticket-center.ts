@@ -6,8 +6,17 @@
  * holds the URL reads that customer's tickets until the secret is rotated. So the email comes
  * only from the verified identity token, and the URL is treated as a credential (never logged,
  * never cached).
+ *
+ * The email is signed exactly as the identity provider verified it, or not at all: nothing is
+ * trimmed or cleaned up. A claim with leading/trailing whitespace, a control character, an
+ * invisible (format) character or a bidirectional control is refused with its own 403 code, because
+ * any of those makes the signed string a different Crisp identity from the address it looks like.
+ *
+ * Refusals never echo what the caller sent where it could be personal data: the email never
+ * appears in a message, and an unknown query parameter is reported by a hash of its name only
+ * (a name can be an email: `?alice@example.com=1`).
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 export const TICKET_CENTER_BASE_URL = 'https://plugins.crisp.chat/urn:crisp.im:ticket-center:0/tickets/';
 
@@ -70,14 +79,25 @@ export function ticketCenterResponseBody(url: string): TicketCenterResponseBody 
 // ---------------------------------------------------------------------------------------------
 // Refusals: every way a request can fail, with the contract's status and code.
 
-export type RefusalCode = 'unauthorized' | 'email_missing' | 'email_not_verified' | 'invalid_parameter' | 'secret_unavailable';
+/** Why an email claim that is a non-blank string cannot be signed as it is (403). */
+export type EmailCharacterCode = 'email_whitespace' | 'email_control_character' | 'email_bidi_control' | 'email_invisible_character';
+
+export type RefusalCode = 'unauthorized' | 'email_missing' | EmailCharacterCode | 'email_not_verified' | 'invalid_parameter' | 'secret_unavailable';
 
 export interface Refusal {
   status: 400 | 401 | 403 | 503;
   code: RefusalCode;
   message: string;
-  /** For `invalid_parameter`: the query parameter at fault. */
+  /**
+   * For `invalid_parameter`: the query parameter at fault, when it is one of the names this API
+   * knows; `UNKNOWN_PARAMETER` for any other name, which is never echoed.
+   */
   parameter?: string;
+  /**
+   * For an unknown parameter: `parameterNameHash(name)`, for the log (it is also in the message),
+   * so a developer can match a refusal to the request they sent. Not part of the response body.
+   */
+  parameterHash?: string;
 }
 
 type Result<T> = { ok: true; value: T } | { ok: false; refusal: Refusal };
@@ -114,20 +134,94 @@ export function identityFromClaims(claims: Claims | undefined, policy: IdentityP
   if (!claims || typeof claims !== 'object') {
     return refuse(401, 'unauthorized', 'A valid identity token is required (Authorization: Bearer <token>).');
   }
-  const rawEmail = claims[policy.emailClaim];
+  const claimName = policy.emailClaim;
+  const rawEmail = claims[claimName];
+  // Blank (only whitespace) counts as absent; trim() is used to decide that, never to sign.
   if (rawEmail === undefined || rawEmail === null || (typeof rawEmail === 'string' && rawEmail.trim() === '')) {
-    return refuse(403, 'email_missing', `The identity token has no "${policy.emailClaim}" claim, so there is no email to sign.`);
+    return refuse(403, 'email_missing', `The identity token has no "${claimName}" claim, so there is no email to sign.`);
   }
-  if (typeof rawEmail !== 'string' || !isPlausibleEmail(rawEmail.trim())) {
-    return refuse(403, 'email_missing', `The identity token's "${policy.emailClaim}" claim is not an email address.`);
+  if (typeof rawEmail === 'string') {
+    const problem = emailCharacterProblem(rawEmail);
+    if (problem) return refuse(403, problem.code, emailCharacterMessage(claimName, problem));
+  }
+  if (typeof rawEmail !== 'string' || !isPlausibleEmail(rawEmail)) {
+    return refuse(403, 'email_missing', `The identity token's "${claimName}" claim is not an email address.`);
   }
   if (policy.requireEmailVerified && !isTrue(claims.email_verified)) {
     return refuse(403, 'email_not_verified', 'The identity token does not say the email is verified (email_verified is not true). Verify the email with your identity provider first.');
   }
-  const trimmed = rawEmail.trim();
-  const email = policy.lowercaseEmail ? trimmed.toLowerCase() : trimmed;
+  // Exactly the claim (or its lower-cased form, by configuration): the string the IdP verified.
+  const email = policy.lowercaseEmail ? rawEmail.toLowerCase() : rawEmail;
   const name = typeof claims.name === 'string' ? cleanName(claims.name) : undefined;
   return { ok: true, value: { email, name } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Characters that make an email claim unsignable as it is.
+//
+// Crisp keys the customer's tickets on the exact signed string. "jane@example.com" with a
+// zero-width space, a BOM or a trailing NBSP displays as Jane's address but is another identity;
+// trimming or stripping it instead would sign a string the identity provider never verified. So
+// such a claim is refused, with a code saying which kind of character was found, and the caller
+// fixes the identity provider's data. Checked in this order (the first match wins):
+
+/** Unicode White_Space (space, tab, NBSP, U+2028, U+3000...) at either end. */
+const EDGE_WHITESPACE = /^\p{White_Space}|\p{White_Space}$/u;
+/** C0 and C1 controls, anywhere (NUL, CR, LF, DEL, U+0085...). */
+const CONTROL_CHARACTER = /\p{Cc}/u;
+/**
+ * Bidirectional controls, anywhere: U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069. They
+ * are format characters too, but get their own code: they can make an address read as another.
+ */
+const BIDI_CONTROL = /\p{Bidi_Control}/u;
+/**
+ * Invisible characters, anywhere: format characters (\p{Cf}: zero-width space and joiners,
+ * word joiner, BOM, soft hyphen, U+180E...) and the rest of what Unicode defines as
+ * default-ignorable (Hangul fillers, variation selectors, combining grapheme joiner): all render
+ * as nothing.
+ */
+const INVISIBLE_CHARACTER = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
+
+const EMAIL_CHARACTER_CHECKS: ReadonlyArray<{ code: EmailCharacterCode; pattern: RegExp }> = [
+  { code: 'email_whitespace', pattern: EDGE_WHITESPACE },
+  { code: 'email_control_character', pattern: CONTROL_CHARACTER },
+  { code: 'email_bidi_control', pattern: BIDI_CONTROL },
+  { code: 'email_invisible_character', pattern: INVISIBLE_CHARACTER },
+];
+
+export interface EmailCharacterProblem {
+  code: EmailCharacterCode;
+  /** The offending character as `U+XXXX`: safe to show, it is not the email. */
+  codePoint: string;
+}
+
+/** The first kind of character that keeps `email` from being signed as it is, if any. */
+export function emailCharacterProblem(email: string): EmailCharacterProblem | undefined {
+  for (const { code, pattern } of EMAIL_CHARACTER_CHECKS) {
+    const match = pattern.exec(email);
+    if (match) return { code, codePoint: formatCodePoint(match[0]) };
+  }
+  return undefined;
+}
+
+function formatCodePoint(character: string): string {
+  return 'U+' + (character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** A message naming the claim and the offending code point, never the email itself. */
+function emailCharacterMessage(claimName: string, { code, codePoint }: EmailCharacterProblem): string {
+  const claim = `The identity token's "${claimName}" claim`;
+  const refusedNotFixed = 'It is refused rather than cleaned up: only the exact email your identity provider verified is signed.';
+  switch (code) {
+    case 'email_whitespace':
+      return `${claim} starts or ends with whitespace (${codePoint}). ${refusedNotFixed}`;
+    case 'email_control_character':
+      return `${claim} contains a control character (${codePoint}); no email address does.`;
+    case 'email_bidi_control':
+      return `${claim} contains a bidirectional text control (${codePoint}), which can make an address display as a different one. ${refusedNotFixed}`;
+    case 'email_invisible_character':
+      return `${claim} contains an invisible character (${codePoint}), which would make it a different identity from the address it looks like. ${refusedNotFixed}`;
+  }
 }
 
 function isTrue(value: unknown): boolean {
@@ -157,7 +251,7 @@ function cleanName(name: string): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Query parameters: nickname, locale, participants; everything else is refused by name.
+// Query parameters: nickname, locale, participants; everything else is refused.
 
 export interface TicketCenterQuery {
   nickname?: string;
@@ -165,23 +259,50 @@ export interface TicketCenterQuery {
   participants?: string[];
 }
 
+/** `parameter` of the refusal for a name this API does not know: the name itself is never shown. */
+export const UNKNOWN_PARAMETER = '(unknown)';
+
+type QueryParameter = (typeof QUERY_PARAMETERS)[number];
+
+function isQueryParameter(name: string): name is QueryParameter {
+  return (QUERY_PARAMETERS as readonly string[]).includes(name);
+}
+
+/**
+ * First 12 hex characters of SHA-256 of the name (UTF-8): enough for a developer to match a
+ * refusal with the request they sent. It is a correlation aid, not anonymisation: whoever
+ * guesses the name can confirm it.
+ */
+export function parameterNameHash(name: string): string {
+  return createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 12);
+}
+
+/**
+ * An unknown name is not echoed, in the message or in `parameter`: it is caller input and can
+ * be personal data (`?alice@example.com=1`), and refusals are logged.
+ */
+function refuseUnknownParameter(name: string): { ok: false; refusal: Refusal } {
+  const parameterHash = parameterNameHash(name);
+  const message = `Unknown query parameter (name not shown; sha256 prefix ${parameterHash}). Accepted: ${QUERY_PARAMETERS.join(', ')}.`;
+  return { ok: false, refusal: { status: 400, code: 'invalid_parameter', message, parameter: UNKNOWN_PARAMETER, parameterHash } };
+}
+
 /**
  * Parses and validates the raw query string (as the browser encoded it: `+` is a space,
- * `%2B` a plus). A parameter given twice, an unknown one, or one that tries to set the email
- * is refused with its name.
+ * `%2B` a plus). A parameter given twice, or one that tries to set the email, is refused with
+ * its name; an unknown one is refused without it (see `refuseUnknownParameter`).
  */
 export function parseTicketCenterQuery(rawQuery: string | undefined): Result<TicketCenterQuery> {
   const params = new URLSearchParams(rawQuery ?? '');
-  const seen = new Set<string>();
+  const seen = new Set<QueryParameter>();
   const query: TicketCenterQuery = {};
-  for (const [name, value] of params) {
-    const shownName = name.length > 40 ? name.slice(0, 40) + '…' : name;
-    if (name === 'email' || name === 'hmac') {
-      return refuse(400, 'invalid_parameter', `"${name}" cannot be set in the request: the email is taken from your verified identity token.`, name);
+  for (const [rawName, value] of params) {
+    if (rawName === 'email' || rawName === 'hmac') {
+      return refuse(400, 'invalid_parameter', `"${rawName}" cannot be set in the request: the email is taken from your verified identity token.`, rawName);
     }
-    if (!(QUERY_PARAMETERS as readonly string[]).includes(name)) {
-      return refuse(400, 'invalid_parameter', `Unknown parameter "${shownName}". Accepted: ${QUERY_PARAMETERS.join(', ')}.`, shownName);
-    }
+    if (!isQueryParameter(rawName)) return refuseUnknownParameter(rawName);
+    // From here on the name is one of QUERY_PARAMETERS (by type): every message below may show it.
+    const name: QueryParameter = rawName;
     if (seen.has(name)) return refuse(400, 'invalid_parameter', `"${name}" is given more than once.`, name);
     seen.add(name);
 
