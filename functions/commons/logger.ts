@@ -10,7 +10,8 @@
  * outcome costs no extra call on the request path.
  *
  * Never pass a secret, a signature, a signed URL, an email or a message body as a field:
- * the logger cannot know what a string means. Errors are reduced to name and message.
+ * the logger cannot know what a string means. Errors are reduced to name, message and stack
+ * (truncated): the stack names code locations only, so it adds no data the message lacks.
  */
 
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -102,8 +103,24 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   }
 }
 
-/** Errors become `{ name, message }`: enough to search for, and no stack of request data. */
+/** Longest `stack` written: the frames that locate a failure, not a whole async chain. */
+const MAX_STACK_CHARS = 4000;
+const STACK_CUT = '\n    [truncated]';
+
+/**
+ * Errors become `{ name, message, stack }`: enough to search for and to find the failing line.
+ * No other property is copied (an SDK error's `$response`, a custom error's fields may hold
+ * request data), and the stack is cut at `MAX_STACK_CHARS`.
+ */
 function serialise(value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) {
+    const stack = typeof value.stack === 'string' ? value.stack : undefined;
+    if (stack === undefined) return { name: value.name, message: value.message };
+    return {
+      name: value.name,
+      message: value.message,
+      stack: stack.length > MAX_STACK_CHARS ? stack.slice(0, MAX_STACK_CHARS - STACK_CUT.length) + STACK_CUT : stack,
+    };
+  }
   return value;
 }

@@ -37,21 +37,26 @@ export interface HandlerConfig {
  * name the deployment does not provide fails the cold start naming it, rather than an event later.
  */
 export function loadHandlerConfig(env: Env, set: HandlerSet): HandlerConfig {
-  const missingSettings = set.settings.filter((name) => env[name] === undefined);
+  const missingSettings = set.settings.filter((name) => !env[name]?.trim());
   if (missingSettings.length > 0) {
     throw new ConfigError(
-      `the handlers declare the setting(s) ${missingSettings.join(', ')} but the function has no such environment variable: ` +
+      `the handlers declare the setting(s) ${missingSettings.join(', ')} but the function has no such environment variable (or it is empty): ` +
         'add them to handlers.environment on the CrispBridge construct (locally: set them in the environment of npm start)',
     );
   }
   let secretIds: Record<string, unknown> = {};
   const raw = env[HANDLER_SECRETS_ENV]?.trim();
   if (raw) {
+    let parsed: unknown;
     try {
-      secretIds = JSON.parse(raw) as Record<string, unknown>;
+      parsed = JSON.parse(raw);
     } catch {
       throw new ConfigError(`environment variable ${HANDLER_SECRETS_ENV} is not JSON`);
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(`environment variable ${HANDLER_SECRETS_ENV} must be a JSON object of secret name to ARN`);
+    }
+    secretIds = parsed as Record<string, unknown>;
   }
   const missingSecrets = set.secrets.filter((name) => typeof secretIds[name] !== 'string');
   if (missingSecrets.length > 0) {

@@ -14,7 +14,7 @@ import { CanonicalJsonError } from '../commons/core/canonical-json';
 import { ATTRIBUTES, type HookKind, parseEnvelope } from '../commons/core/hook-envelope';
 import { type DedupeStore, dedupeKey, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
 import type { Logger } from '../commons/logger';
-import { isPermanentError } from './errors';
+import { isPermanentError, SecretUnavailableError } from './errors';
 import type { CrispEvent } from './events';
 import { type HandlerContext, type HandlerSecrets, type HandlerSet, handlerFor } from './registry';
 
@@ -78,7 +78,7 @@ export async function processBatch(batch: SQSEvent, deps: ConsumerDeps): Promise
 }
 
 const NO_SECRETS: HandlerSecrets = {
-  get: (name) => Promise.reject(new Error(`no handler secret "${name}" is declared (defineHandlers(..., { secrets: [...] }) and handlers.secrets on the construct)`)),
+  get: (name) => Promise.reject(new SecretUnavailableError(name, 'not declared')),
 };
 
 function numberAttribute(record: SQSRecord, name: string): number | undefined {

@@ -457,11 +457,14 @@ describe('consumer failures', () => {
     const failed = linesFor('crisp event failed', poison.key);
     expect(failed.map((line) => line.receiveCount)).toEqual([1, 2, 3]);
     const retried = linesFor('crisp event will be retried', poison.key);
-    expect(retried.map((line) => [line.willRetry, line.deadLetter])).toEqual([
-      [true, false],
-      [true, false],
-      [false, true],
+    expect(retried.map((line) => [line.willRetry, line.deadLetter, line.receiveCount])).toEqual([
+      [true, false, 1],
+      [true, false, 2],
     ]);
+    // The last receive says where the event went instead of promising a retry.
+    const deadLettered = linesFor('crisp event dead-lettered', poison.key);
+    expect(deadLettered).toHaveLength(1);
+    expect(deadLettered[0]).toMatchObject({ willRetry: false, deadLetter: true, by: 'max_receives', receiveCount: MAX_RECEIVE_COUNT });
     expect(processedLines(poison.key)).toEqual([]);
     expect(await dedupeRecord(stack, poison.key)).toMatchObject({ status: 'FAILED', failures: MAX_RECEIVE_COUNT, claims: MAX_RECEIVE_COUNT });
     for (const hook of good) expect(await dedupeRecord(stack, hook.key)).toMatchObject({ status: 'COMPLETED', claims: 1 });

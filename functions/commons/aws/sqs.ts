@@ -33,13 +33,31 @@ export function sqsHookQueue(client: SQSClient, queueUrl: string): HookQueue {
 export function sqsDeadLetterQueue(client: SQSClient, queueUrl: string): DeadLetterQueue {
   return {
     async send(record, reason) {
+      // SQS takes at most 10 attributes per message: keep up to 8 of the original ones (the receiver
+      // sets fewer) so the two dead-letter attributes always fit.
       const attributes: Record<string, MessageAttributeValue> = {};
-      for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
-        if (value.stringValue !== undefined) attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
-      }
-      attributes.deadLetterReason = { DataType: 'String', StringValue: reason.slice(0, 256) || 'permanent error' };
+      const originals = Object.entries(record.messageAttributes ?? {}).filter(([name, value]) => value.stringValue !== undefined && !name.startsWith('deadLetter'));
+      for (const [name, value] of originals.slice(0, 8)) attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
+      attributes.deadLetterReason = { DataType: 'String', StringValue: attributeText(reason, 256) || 'permanent error' };
       attributes.deadLetterSourceMessageId = { DataType: 'String', StringValue: record.messageId };
       await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, MessageAttributes: attributes }));
     },
   };
+}
+
+/**
+ * A reason as an SQS attribute value: at most `max` characters, cut between code points, with
+ * the characters SQS refuses (controls other than tab and newlines, lone surrogates, U+FFFE/F)
+ * replaced by U+FFFD, so the copy is never refused for its reason.
+ */
+export function attributeText(text: string, max: number): string {
+  const out: string[] = [];
+  for (const char of text) {
+    if (out.length >= max) break;
+    const code = char.codePointAt(0)!;
+    const allowed =
+      code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0xd7ff) || (code >= 0xe000 && code <= 0xfffd) || code >= 0x10000;
+    out.push(allowed ? char : '\ufffd');
+  }
+  return out.join('');
 }

@@ -1,0 +1,92 @@
+/**
+ * The example handler shipped with the package (functions/consumer/handlers/count-visitor-messages.ts),
+ * called directly with a logger writing into an array: its own code, not the list of handlers
+ * the shipped module registers (users edit that list; the consumer's tests use their own
+ * modules, in test/fixtures/handlers/).
+ */
+import type { CrispEvent } from '../../functions/consumer/events';
+import { countVisitorMessages } from '../../functions/consumer/handlers/count-visitor-messages';
+import type { HandlerContext } from '../../functions/consumer/registry';
+import { captureLogger } from '../support/logs';
+
+const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
+const SESSION_ID = 'session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881';
+const CONTENT = 'Hi! My order #1042 still hasn\'t arrived';
+const EMAIL = 'jane.doe+orders@example.com';
+
+/** A `message:send` event as the consumer hands it to a handler. */
+function messageSend(data: Record<string, unknown>): CrispEvent<'message:send'> {
+  return {
+    website_id: WEBSITE_ID,
+    event: 'message:send',
+    timestamp: 1_767_225_600_000,
+    data: { website_id: WEBSITE_ID, session_id: SESSION_ID, fingerprint: 176722560012, ...data },
+  } as CrispEvent<'message:send'>;
+}
+
+function run(event: CrispEvent<'message:send'>) {
+  const { logger, entries } = captureLogger();
+  const context: HandlerContext<never, never> = {
+    logger,
+    dedupeKey: 'v1:7b0e0a3c',
+    hookKind: 'plugin',
+    deliveryAttempt: 1,
+    receiveCount: 1,
+    remainingTimeMs: () => 10_000,
+    settings: {},
+    secrets: { get: () => Promise.reject(new Error('the example reads no secret')) },
+  };
+  const result = countVisitorMessages(event, context);
+  return { result, entries: entries() };
+}
+
+describe('the example handler, count-visitor-messages', () => {
+  it('a visitor message: one "visitor message" line with the session, type and origin, and the VisitorMessages metric per website and origin', () => {
+    const { result, entries } = run(messageSend({ type: 'text', from: 'user', origin: 'chat', content: CONTENT, user: { nickname: EMAIL } }));
+    expect(result).toBeUndefined();
+    expect(entries).toEqual([
+      {
+        timestamp: expect.any(String),
+        level: 'INFO',
+        message: 'visitor message',
+        session_id: SESSION_ID,
+        type: 'text',
+        origin: 'chat',
+        service: 'test',
+        website_id: WEBSITE_ID,
+        VisitorMessages: 1,
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            {
+              Namespace: 'CrispBridge',
+              Dimensions: [['service'], ['service', 'website_id', 'origin']],
+              Metrics: [{ Name: 'VisitorMessages', Unit: 'Count' }],
+            },
+          ],
+        },
+      },
+    ]);
+    // Never the content, never the visitor's details.
+    const text = JSON.stringify(entries);
+    expect(text).not.toContain('order #1042');
+    expect(text).not.toContain(EMAIL);
+  });
+
+  it.each([
+    ['from an operator', { type: 'text', from: 'operator', origin: 'chat', content: CONTENT }],
+    ['with no sender', { type: 'text', origin: 'chat', content: CONTENT }],
+  ])('a message %s: no line, no metric', (_name, data) => {
+    const { result, entries } = run(messageSend(data));
+    expect(result).toBeUndefined();
+    expect(entries).toEqual([]);
+  });
+
+  it('a visitor message missing its optional fields (no type, origin or content): counted under origin "unknown", no crash', () => {
+    const { entries } = run(messageSend({ from: 'user' }));
+    expect(entries).toEqual([
+      expect.objectContaining({ message: 'visitor message', session_id: SESSION_ID, website_id: WEBSITE_ID, origin: 'unknown', VisitorMessages: 1 }),
+    ]);
+    expect(entries[0]).not.toHaveProperty('type');
+  });
+});
