@@ -159,7 +159,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof CrispBridgeConfig, KeyKind>> = {
 };
 
 /** Props of the `CrispBridge` construct that are not configuration values (objects CDK builds). */
-export const CONSTRUCT_ONLY_KEYS = ['logRetention'] as const;
+export const CONSTRUCT_ONLY_KEYS = ['logRetention', 'metricsNamespace'] as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
@@ -418,7 +418,8 @@ export interface RetrySchedule {
 export function retrySchedule(config: Pick<CrispBridgeConfig, 'consumerTimeout' | 'visibilityTimeout' | 'maxReceiveCount'>): RetrySchedule {
   const seconds = (key: string, value: number | Duration | undefined, fallback: number): number => {
     if (value === undefined) return fallback;
-    const n = typeof value === 'number' ? value : value.toSeconds();
+    // A Duration of 1500 millis is not a whole number of seconds: refuse it by name, not with CDK's conversion error.
+    const n = typeof value === 'number' ? value : value.toMilliseconds() / 1000;
     if (!Number.isInteger(n) || n < 1) throw invalid(key, `expected a whole number of seconds, at least 1, got ${n}.`);
     return n;
   };

@@ -1,7 +1,7 @@
 import { Annotations, Stack } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type CrispBridgeConfig, removalPolicyOf, retrySchedule, validateConfig } from './config';
+import { CONSTRUCT_ONLY_KEYS, type CrispBridgeConfig, CrispBridgeConfigError, removalPolicyOf, retrySchedule, validateConfig } from './config';
 import { BridgeApi } from './constructs/bridge-api';
 import { DedupeTable } from './constructs/dedupe-table';
 import { EventConsumer } from './constructs/event-consumer';
@@ -25,7 +25,6 @@ export interface CrispBridgeProps extends CrispBridgeConfig {
 }
 
 /** The construct-only props on top of the configuration keys. */
-const CONSTRUCT_PROPS = ['logRetention', 'metricsNamespace'] as const;
 
 /** The hook pipeline's parts, present when `hooks` is on. */
 export interface CrispBridgeHooks {
@@ -60,9 +59,14 @@ export class CrispBridge extends Construct {
 
   constructor(scope: Construct, id: string, props: CrispBridgeProps) {
     super(scope, id);
-    validateConfig(props, CONSTRUCT_PROPS);
+    validateConfig(props, CONSTRUCT_ONLY_KEYS);
+    if (props.metricsNamespace !== undefined) checkNamespace(props.metricsNamespace);
     const removalPolicy = removalPolicyOf(props.removalPolicy);
-    this.metricsNamespace = props.metricsNamespace ?? claimNamespace(this, `CrispBridge/${Stack.of(this).stackName}`);
+    const stackName = Stack.of(this).stackName;
+    const defaultNamespace = `CrispBridge/${stackName}`;
+    this.metricsNamespace = claimNamespace(this, props.metricsNamespace ?? defaultNamespace);
+    // One dashboard per bridge: the stack's name for the usual single bridge, the namespace appended otherwise.
+    const dashboardName = this.metricsNamespace === defaultNamespace ? stackName : `${stackName}-${this.metricsNamespace.replace(/[^A-Za-z0-9_-]/g, '-')}`.slice(0, 255);
 
     this.api = new BridgeApi(this, 'Api', {
       allowedOrigins: props.allowedOrigins,
@@ -145,6 +149,7 @@ export class CrispBridge extends Construct {
       },
       alarmEmail: props.alarmEmail,
       metricsNamespace: this.metricsNamespace,
+      dashboardName,
     });
 
     if (this.ticketCenter && props.requireEmailVerified === false) {
@@ -169,8 +174,21 @@ function claimNamespace(scope: Construct, namespace: string): string {
   const taken = NAMESPACES.get(stack) ?? new Set<string>();
   NAMESPACES.set(stack, taken);
   if (taken.has(namespace)) {
-    throw new Error(`crisp-bridge: a second CrispBridge in stack ${stack.stackName} would share the metrics namespace ${namespace}: give it a metricsNamespace of its own`);
+    throw new CrispBridgeConfigError(
+      'metricsNamespace',
+      `crisp-bridge: invalid configuration "metricsNamespace": a second CrispBridge in stack ${stack.stackName} would share the metrics namespace ${namespace} (and its alarms and dashboard): give each bridge a metricsNamespace of its own.`,
+    );
   }
   taken.add(namespace);
   return namespace;
+}
+
+/** CloudWatch's rules for a custom namespace, checked at synth rather than at the first PutMetricData. */
+function checkNamespace(namespace: string): void {
+  if (typeof namespace !== 'string' || !/^[A-Za-z0-9.\-_/#: ]{1,255}$/.test(namespace) || namespace.startsWith('AWS/')) {
+    throw new CrispBridgeConfigError(
+      'metricsNamespace',
+      `crisp-bridge: invalid configuration "metricsNamespace": expected 1 to 255 letters, digits or . - _ / # : and spaces, not starting with AWS/, got ${JSON.stringify(namespace)}.`,
+    );
+  }
 }

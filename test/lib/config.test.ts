@@ -1,4 +1,7 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type CrispBridgeConfig, CrispBridgeConfigError, LOCAL_DEV_ISSUER, configFromContext, validateConfig } from '../../lib/config';
+import { CrispBridge, type CrispBridgeProps } from '../../lib/crisp-bridge';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const VALID: CrispBridgeConfig = {
@@ -92,26 +95,13 @@ describe('configFromContext', () => {
 
   it('leaves unset optional values undefined (the constructs apply the secure defaults)', () => {
     const config = configFromContext(reader(VALID_CONTEXT));
-    expect(config).toEqual({
+    // toStrictEqual: no other key at all, not even one set to undefined (ticketCenter, hooks,
+    // removalPolicy, consumerTimeout, ... stay unset, and the constructs apply their defaults).
+    expect(config).toStrictEqual({
       websiteId: WEBSITE_ID,
       jwtIssuer: 'https://issuer.example.com/',
       jwtAudience: ['app'],
-      emailClaim: undefined,
-      requireEmailVerified: undefined,
-      lowercaseEmail: undefined,
-      allowedOrigins: undefined,
-      ticketCenterSecretArn: undefined,
-      hookSecretArn: undefined,
-      websiteHooks: undefined,
-      dedupeTtlHours: undefined,
-      hookMaxAgeSeconds: undefined,
-      hookEvents: undefined,
-      hookWebsiteIds: undefined,
     });
-    // toEqual ignores undefined properties: check each optional key really is unset.
-    for (const [key, value] of Object.entries(config)) {
-      if (!['websiteId', 'jwtIssuer', 'jwtAudience'].includes(key)) expect([key, value]).toEqual([key, undefined]);
-    }
   });
 
   it('parses the hook keys given with -c (boolean, integers, comma-separated lists, ARN)', () => {
@@ -343,5 +333,39 @@ describe('validateConfig', () => {
     it('accepts a namespaced claim name', () => {
       expect(() => validateConfig({ ...VALID, emailClaim: 'https://example.com/email' })).not.toThrow();
     });
+  });
+});
+
+// Protects: a misspelt prop is never silently ignored (a typo in alarmEmail would mean no alarm email, in websiteHooks no route).
+describe('unknown keys', () => {
+  it.each([
+    ['alarmEmial', 'alarmEmail'],
+    ['websiteHook', 'websiteHooks'],
+    ['hookSecretARN', 'hookSecretArn'],
+    ['removalpolicy', 'removalPolicy'],
+    ['visibiltyTimeout', 'visibilityTimeout'],
+  ])('refuses %s: did you mean %s?', (key, known) => {
+    const error = configError(() => validateConfig({ ...VALID, [key]: 'x' } as CrispBridgeConfig));
+    expect(error.key).toBe(key);
+    expect(error.message).toContain(`unknown configuration key "${key}"`);
+    expect(error.message).toContain(`did you mean "${known}"?`);
+  });
+
+  it('refuses a key like no known one, listing the known keys', () => {
+    const error = configError(() => validateConfig({ ...VALID, frobnicate: true } as CrispBridgeConfig));
+    expect(error.key).toBe('frobnicate');
+    expect(error.message).not.toContain('did you mean');
+    expect(error.message).toContain('alarmEmail, allowedOrigins');
+  });
+
+  it('ignores a key set to undefined (an optional value left unset)', () => {
+    expect(() => validateConfig({ ...VALID, alarmEmial: undefined } as CrispBridgeConfig)).not.toThrow();
+  });
+
+  it('is what the CrispBridge construct does with its props (and it accepts its own logRetention and metricsNamespace)', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Props');
+    const error = configError(() => new CrispBridge(stack, 'Typo', { ...VALID, alarmEmial: 'ops@example.com' } as CrispBridgeProps));
+    expect(error.message).toContain('did you mean "alarmEmail"?');
+    expect(() => new CrispBridge(stack, 'Ok', { ...VALID, logRetention: RetentionDays.ONE_WEEK, metricsNamespace: 'Acme/Support' })).not.toThrow();
   });
 });

@@ -16,14 +16,17 @@ function synth(extra: Record<string, unknown> = {}): Template {
 
 const template = synth();
 const resources = (type: string) => Object.entries(template.findResources(type));
+/** The logical id of the one resource of `type` whose id is `prefix` plus CDK's 8-character hash. */
 const logicalId = (type: string, prefix: string): string => {
-  const found = resources(type).filter(([id]) => id.startsWith(prefix));
-  if (found.length !== 1) throw new Error(`expected one ${type} starting with ${prefix}, found ${found.length}`);
+  const pattern = new RegExp(`^${prefix}[0-9A-F]{8}$`);
+  const found = resources(type).filter(([id]) => pattern.test(id));
+  if (found.length !== 1) throw new Error(`expected one ${type} named ${prefix} + hash, found ${found.length}`);
   return found[0]![0];
 };
 const consumerFunctionId = logicalId('AWS::Lambda::Function', 'CrispBridgeConsumerFunction');
 const tableId = logicalId('AWS::DynamoDB::Table', 'CrispBridgeDedupeTable');
-const queueId = logicalId('AWS::SQS::Queue', 'CrispBridgeHookQueue9');
+const queueId = logicalId('AWS::SQS::Queue', 'CrispBridgeHookQueue');
+const dlqId = logicalId('AWS::SQS::Queue', 'CrispBridgeHookQueueDeadLetterQueue');
 
 // The dedupe table: on-demand, TTL on expiresAt, encrypted, backed up.
 describe('dedupe table', () => {
@@ -60,16 +63,21 @@ describe('consumer event source', () => {
 
 // The consumer function: runtime, configuration, and least privilege.
 describe('consumer function', () => {
-  it('runs Node.js 24 on arm64 with JSON logs, configured with the table and the dedupe lifetime', () => {
+  it('runs Node.js 24 on arm64 with JSON logs, configured with the table, the dedupe lifetime and the dead-letter queue', () => {
     const fn = template.toJSON().Resources[consumerFunctionId].Properties;
     expect(fn.Runtime).toBe('nodejs24.x');
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.LoggingConfig.LogFormat).toBe('JSON');
+    // Exactly these: no handler settings or secrets without `handlers`, and no secret value.
     expect(fn.Environment.Variables).toEqual({
-      METRICS_NAMESPACE: 'CrispBridge',
+      // Scoped to the stack ("Test"), so two deployments never share a metric.
+      METRICS_NAMESPACE: 'CrispBridge/Test',
+      NODE_OPTIONS: '--enable-source-maps',
       DEDUPE_TABLE_NAME: { Ref: tableId },
       DEDUPE_TTL_HOURS: '168',
       MAX_RECEIVE_COUNT: '5',
+      // PermanentError sends the event here at once (the queue URL is its Ref).
+      DEAD_LETTER_QUEUE_URL: { Ref: dlqId },
     });
   });
 
@@ -80,7 +88,7 @@ describe('consumer function', () => {
     });
   });
 
-  it('may only get and update items of the dedupe table and consume the hook queue', () => {
+  it('may only get and update items of the dedupe table, consume the hook queue and send to its dead-letter queue', () => {
     const roleRef = template.toJSON().Resources[consumerFunctionId].Properties.Role['Fn::GetAtt'][0];
     const policies = resources('AWS::IAM::Policy').filter(([, policy]) =>
       (policy as { Properties: { Roles: Array<{ Ref: string }> } }).Properties.Roles.some((role) => role.Ref === roleRef),
@@ -90,14 +98,29 @@ describe('consumer function', () => {
       (statement) => ({ ...statement, Action: [statement.Action].flat().sort() }),
     );
     const logGroupId = template.toJSON().Resources[consumerFunctionId].Properties.LoggingConfig.LogGroup.Ref;
-    expect(statements).toEqual([
+    const expected = [
       { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
       { Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [tableId, 'Arn'] } },
+      // PermanentError: a copy goes to the dead-letter queue. Send only: no receive, delete or purge there.
+      { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
       {
         Effect: 'Allow',
         Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
         Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
       },
-    ]);
+    ];
+    // Exactly these statements, in any order.
+    expect(statements).toHaveLength(expected.length);
+    expect(statements).toEqual(expect.arrayContaining(expected));
+  });
+
+  it('may not send to the hook queue itself, nor consume the dead-letter queue', () => {
+    const roleRef = template.toJSON().Resources[consumerFunctionId].Properties.Role['Fn::GetAtt'][0];
+    const statements = resources('AWS::IAM::Policy')
+      .filter(([, policy]) => (policy as { Properties: { Roles: Array<{ Ref: string }> } }).Properties.Roles.some((role) => role.Ref === roleRef))
+      .flatMap(([, policy]) => (policy as { Properties: { PolicyDocument: { Statement: Array<{ Action: string | string[]; Resource: unknown }> } } }).Properties.PolicyDocument.Statement);
+    const on = (id: string) => statements.filter((statement) => JSON.stringify(statement.Resource) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }));
+    expect(on(queueId).flatMap((statement) => [statement.Action].flat())).not.toContain('sqs:SendMessage');
+    expect(on(dlqId).flatMap((statement) => [statement.Action].flat())).toEqual(['sqs:SendMessage']);
   });
 });

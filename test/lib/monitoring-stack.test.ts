@@ -19,6 +19,11 @@ const BRIDGE: CrispBridgeProps = {
   jwtAudience: ['app'],
 };
 const STACK_NAME = 'MonitoringTest';
+/**
+ * The bridge's CloudWatch namespace: `CrispBridge/<stack name>` by default, written out here (not
+ * derived from STACK_NAME by the code under test) so a change of scheme shows up as a failure.
+ */
+const NAMESPACE = 'CrispBridge/MonitoringTest';
 
 const FUNCTION = 'AWS::Lambda::Function';
 const QUEUE = 'AWS::SQS::Queue';
@@ -167,8 +172,8 @@ describe('alarms', () => {
   });
 
   // The receiver's EMF lines always carry the dimension set [service] (reason is an extra set), so this matches what it emits.
-  it('alarms on 20 rejected hooks in 5 minutes (CrispBridge HookRejected, service=hook-receiver)', () => {
-    const alarm = alarmOn(template, 'CrispBridge', 'HookRejected', [{ Name: 'service', Value: 'hook-receiver' }]);
+  it('alarms on 20 rejected hooks in 5 minutes (CrispBridge/<stack> HookRejected, service=hook-receiver)', () => {
+    const alarm = alarmOn(template, NAMESPACE, 'HookRejected', [{ Name: 'service', Value: 'hook-receiver' }]);
     const metric = alarmMetric(alarm);
     expect(alarm.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
     expect(alarm.Threshold).toBe(20);
@@ -186,8 +191,8 @@ describe('alarms', () => {
     expect(filter.FilterPattern).toBe('{ ($.status = "429") && ($.routeKey = "POST /hooks/crisp*") }');
     const accessLogs = (template.toJSON().Resources[single(template, STAGE).id].Properties as Json).AccessLogSettings as { DestinationArn: { 'Fn::GetAtt': [string, string] } };
     expect(filter.LogGroupName).toEqual({ Ref: accessLogs.DestinationArn['Fn::GetAtt'][0] });
-    expect(filter.MetricTransformations).toEqual([{ MetricNamespace: 'CrispBridge', MetricName: 'HookThrottled', MetricValue: '1' }]);
-    const alarm = alarmOn(template, 'CrispBridge', 'HookThrottled', []);
+    expect(filter.MetricTransformations).toEqual([{ MetricNamespace: NAMESPACE, MetricName: 'HookThrottled', MetricValue: '1' }]);
+    const alarm = alarmOn(template, NAMESPACE, 'HookThrottled', []);
     expect(alarm.Threshold).toBe(1);
     expect(alarm.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
     expect(alarmMetric(alarm).statistic).toBe('Sum');
@@ -226,6 +231,17 @@ describe('alarms', () => {
     expect(references).toBeGreaterThan(0);
   });
 
+  // An alarm on a namespace nobody writes to never fires: the functions' EMF namespace must be the alarms' one.
+  it('alarms on the namespace the functions emit their metrics to, and on no other custom namespace', () => {
+    for (const prefix of Object.values(FUNCTIONS)) {
+      const variables = ((resourcesOf(template)[idOf(template, FUNCTION, prefix)]!.Properties as Json).Environment as { Variables: Json }).Variables;
+      expect(variables.METRICS_NAMESPACE).toBe(NAMESPACE);
+    }
+    const namespaces = Object.values(template.findResources(ALARM)).map((alarm) => alarmMetric((alarm as Json).Properties as Json).namespace);
+    expect(namespaces).toContain(NAMESPACE);
+    for (const namespace of namespaces) expect([NAMESPACE, 'AWS/SQS', 'AWS/Lambda', 'AWS/ApiGateway']).toContain(namespace);
+  });
+
   it('has an alarm for the dead-letter queue that names the commands to look and to redrive', () => {
     const alarm = alarmOn(template, 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }]);
     expect(alarm.AlarmDescription).toMatch(/npm run dlq -- redrive/);
@@ -252,9 +268,6 @@ describe('alarm topic', () => {
     expect(denials[0]!.Resource).toEqual({ Ref: topicId });
   });
 
-  // KNOWN BUG (test.failing until fixed, then make it `it`): the enforceSSL topic policy replaces
-  // SNS's default access policy with a single Deny, so nothing allows CloudWatch to publish and
-  // alarm notifications fail ("... is not authorized to perform: SNS:Publish"), silently.
   it('lets CloudWatch alarms publish to the topic despite the custom topic policy', () => {
     const template = build();
     const topicId = idOf(template, TOPIC, ALARM_TOPIC);
@@ -321,17 +334,26 @@ describe('dashboard', () => {
 
   it.each(['HookAccepted', 'HookRejected', 'HookFiltered', 'HookFailed'])('graphs the receiver’s %s', (name) => {
     expect(bodyText).toContain(name);
-    expect(metrics).toContainEqual(expect.arrayContaining(['CrispBridge', name, 'service', 'hook-receiver']));
+    expect(metrics).toContainEqual(expect.arrayContaining([NAMESPACE, name, 'service', 'hook-receiver']));
   });
 
   it.each(['EventProcessed', 'EventDuplicate', 'EventRetried', 'EventFailed'])('graphs the consumer’s %s', (name) => {
     expect(bodyText).toContain(name);
-    expect(metrics).toContainEqual(expect.arrayContaining(['CrispBridge', name, 'service', 'consumer']));
+    expect(metrics).toContainEqual(expect.arrayContaining([NAMESPACE, name, 'service', 'consumer']));
   });
 
   it('graphs the signer’s TicketCenterUrlSigned', () => {
     expect(bodyText).toContain('TicketCenterUrlSigned');
-    expect(metrics).toContainEqual(expect.arrayContaining(['CrispBridge', 'TicketCenterUrlSigned', 'service', 'ticket-center-url']));
+    expect(metrics).toContainEqual(expect.arrayContaining([NAMESPACE, 'TicketCenterUrlSigned', 'service', 'ticket-center-url']));
+  });
+
+  it('graphs the access-log count of throttled hook requests (HookThrottled)', () => {
+    expect(metrics.filter((metric) => metric[0] === NAMESPACE && metric[1] === 'HookThrottled')).toHaveLength(1);
+  });
+
+  it('reads its own metrics from the stack’s namespace only (no bare "CrispBridge", no other stack’s)', () => {
+    const custom = [...new Set(metrics.map((metric) => metric[0]))].filter((namespace) => !String(namespace).startsWith('AWS/'));
+    expect(custom).toEqual([NAMESPACE]);
   });
 
   it('graphs queue depth, the age of the oldest message and API latency', () => {
@@ -422,8 +444,8 @@ describe('access logs', () => {
 /** A CDK context reader over `values`, as `app.node.tryGetContext` gives them from `-c key=value`. */
 function context(values: Record<string, string>): (key: string) => unknown {
   const all: Record<string, string> = {
-    websiteId: BRIDGE.websiteId,
-    jwtIssuer: BRIDGE.jwtIssuer,
+    websiteId: BRIDGE.websiteId!,
+    jwtIssuer: BRIDGE.jwtIssuer!,
     jwtAudience: 'app',
     ...values,
   };
@@ -452,9 +474,6 @@ describe('throttling by context', () => {
     for (const key of Object.keys(routeSettings)) expect(routeKeys).toContain(key);
   });
 
-  // KNOWN BUG (test.failing until fixed, then make it `it`): nothing orders the stage after the
-  // routes its RouteSettings name, so CloudFormation may create the stage first and API Gateway
-  // refuses it ("Unable to find Route by key POST /hooks/crisp within the provided RouteSettings").
   it('creates the stage only after the routes its RouteSettings name', () => {
     const resources = resourcesOf(template);
     const stageId = single(template, STAGE).id;

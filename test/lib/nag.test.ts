@@ -4,9 +4,11 @@
  * A new resource with an unacknowledged finding fails this test.
  */
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type CrispBridgeProps } from '../../lib/crisp-bridge';
+import * as path from 'node:path';
+import { CrispBridge, type CrispBridgeProps } from '../../lib/crisp-bridge';
 import { CrispBridgeStack } from '../../lib/crisp-bridge-stack';
 
 const BASE: CrispBridgeProps = { websiteId: '42286ab3-b29a-4fde-8538-da0ae501d825', jwtIssuer: 'https://issuer.example.com/', jwtAudience: ['app'] };
@@ -29,6 +31,23 @@ describe('cdk-nag AwsSolutions', () => {
   ])('finds nothing unacknowledged in %s', (_, extra) => {
     const app = appWithNag();
     new CrispBridgeStack(app, 'CrispBridge', { bridge: { ...BASE, ...extra } });
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('finds nothing unacknowledged with a handler module, its settings and secrets (an ISecret and ARNs)', () => {
+    const app = appWithNag();
+    const stack = new Stack(app, 'WithHandlers');
+    new CrispBridge(stack, 'CrispBridge', {
+      ...BASE,
+      handlers: {
+        entry: path.join(__dirname, '..', 'fixtures', 'stack-handlers', 'handlers.ts'),
+        environment: { SLACK_CHANNEL: '#support' },
+        secrets: {
+          CRM_KEY: Secret.fromSecretNameV2(stack, 'CrmKey', 'crm/key'),
+          OTHER: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:crm/other-AbCdEf',
+        },
+      },
+    });
     expect(() => app.synth()).not.toThrow();
   });
 

@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -31,6 +31,7 @@ const HOOK_COMPLETE_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:
 const HOOK_PARTIAL_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:crisp/hook';
 const EXPECTED_ENV_KEYS = [
   'METRICS_NAMESPACE',
+  'NODE_OPTIONS',
   'CRISP_WEBSITE_ID',
   'EMAIL_CLAIM',
   'REQUIRE_EMAIL_VERIFIED',
@@ -47,6 +48,10 @@ const HOOK_SECRET = 'CrispBridgeHookReceiverHookSecret';
 const WEBSITE_HOOK_KEY = 'CrispBridgeHookReceiverWebsiteHookKeySecret';
 const HOOK_QUEUE = 'CrispBridgeHookQueue';
 const HOOK_DLQ = 'CrispBridgeHookQueueDeadLetterQueue';
+const CONSUMER_FUNCTION = 'CrispBridgeConsumerFunction';
+const DEDUPE_TABLE = 'CrispBridgeDedupeTable';
+/** The metrics namespace of the stack `Test` (CrispBridge/<stack name>), written out. */
+const NAMESPACE = 'CrispBridge/Test';
 
 const FUNCTION = 'AWS::Lambda::Function';
 const SECRET = 'AWS::SecretsManager::Secret';
@@ -441,7 +446,8 @@ describe('hook receiver environment', () => {
     const { template } = build();
     const env = functionEnv(template, HOOK_RECEIVER_FUNCTION);
     expect(env).toEqual({
-      METRICS_NAMESPACE: 'CrispBridge',
+      METRICS_NAMESPACE: NAMESPACE,
+      NODE_OPTIONS: '--enable-source-maps',
       HOOK_QUEUE_URL: { Ref: named(template, QUEUE, HOOK_QUEUE).id },
       HOOK_SECRET_ID: { Ref: named(template, SECRET, HOOK_SECRET).id },
       HOOK_MAX_AGE_SECONDS: '3600',
@@ -469,7 +475,7 @@ describe('hook receiver environment', () => {
   it.each([false, true])('puts no secret value in any function’s environment (websiteHooks %s)', (websiteHooks) => {
     const { template } = build({ websiteHooks });
     const secretIds = Object.keys(template.findResources(SECRET));
-    for (const prefix of [TICKET_CENTER_FUNCTION, HOOK_RECEIVER_FUNCTION]) {
+    for (const prefix of [TICKET_CENTER_FUNCTION, HOOK_RECEIVER_FUNCTION, CONSUMER_FUNCTION]) {
       const env = functionEnv(template, prefix);
       const text = JSON.stringify(env);
       expect(text).not.toContain('resolve:secretsmanager');
@@ -477,9 +483,11 @@ describe('hook receiver environment', () => {
       expect(text).not.toContain(SECRET_PLACEHOLDER_PREFIX);
       for (const value of Object.values(env)) {
         if (typeof value === 'string') continue;
-        // Intrinsics only as a Ref: to a secret (its ARN) or to the queue (its URL).
+        // Intrinsics only as a Ref: to a secret (its ARN), a queue (its URL) or the dedupe table (its name).
         expect(Object.keys(value as Json)).toEqual(['Ref']);
-        expect([...secretIds, named(template, QUEUE, HOOK_QUEUE).id]).toContain((value as Json).Ref);
+        expect([...secretIds, named(template, QUEUE, HOOK_QUEUE).id, named(template, QUEUE, HOOK_DLQ).id, named(template, 'AWS::DynamoDB::Table', DEDUPE_TABLE).id]).toContain(
+          (value as Json).Ref,
+        );
       }
     }
   });
@@ -556,7 +564,8 @@ describe('secret handling', () => {
     expect(Object.keys(env).sort()).toEqual([...EXPECTED_ENV_KEYS].sort());
     expect(env.TICKET_CENTER_SECRET_ID).toEqual({ Ref: secret.id });
     expect(env).toMatchObject({
-      METRICS_NAMESPACE: 'CrispBridge',
+      METRICS_NAMESPACE: NAMESPACE,
+      NODE_OPTIONS: '--enable-source-maps',
       CRISP_WEBSITE_ID: WEBSITE_ID,
       EMAIL_CLAIM: 'email',
       REQUIRE_EMAIL_VERIFIED: 'true',
@@ -630,8 +639,40 @@ describe('outputs', () => {
     'SetHookSecretCommand',
     'HookQueueUrl',
     'HookDeadLetterQueueUrl',
+    'DedupeTableName',
+    'ConsumerFunctionName',
+    'AlarmTopicArn',
+    'DashboardUrl',
+    'MetricsNamespace',
   ])('has the %s output', (name) => {
     template.hasOutput(name, {});
+  });
+
+  it('has no output beyond those (and no WebsiteHookUrlCommand without websiteHooks)', () => {
+    expect(Object.keys(template.toJSON().Outputs as Json).sort()).toEqual(
+      [
+        'ApiUrl',
+        'TicketCenterUrlEndpoint',
+        'TicketCenterSecretArn',
+        'SetTicketCenterSecretCommand',
+        'HookUrl',
+        'HookSecretArn',
+        'SetHookSecretCommand',
+        'HookQueueUrl',
+        'HookDeadLetterQueueUrl',
+        'DedupeTableName',
+        'ConsumerFunctionName',
+        'AlarmTopicArn',
+        'DashboardUrl',
+        'MetricsNamespace',
+      ].sort(),
+    );
+  });
+
+  it('names the consumer function and the stack’s metrics namespace', () => {
+    expect(outputValue(template, 'ConsumerFunctionName')).toEqual({ Ref: named(template, FUNCTION, CONSUMER_FUNCTION).id });
+    expect(outputValue(template, 'MetricsNamespace')).toBe(NAMESPACE);
+    expect(outputValue(template, 'DedupeTableName')).toEqual({ Ref: named(template, 'AWS::DynamoDB::Table', DEDUPE_TABLE).id });
   });
 
   it('gives a put-secret-value command that reads the value from the terminal, silently', () => {
@@ -757,6 +798,28 @@ describe('real bundle', () => {
     expect(existsSync(bundle)).toBe(true);
     const size = readdirSync(assetDir).reduce((total, file) => total + statSync(path.join(assetDir, file)).size, 0);
     expect(size).toBeLessThan(1024 * 1024);
+  });
+
+  // A stack trace in production points at a source line: each bundle ships its source map (file
+  // names and lines only: the sources themselves stay out of the deployed package).
+  it.each([
+    ['signer', TICKET_CENTER_FUNCTION],
+    ['hook receiver', HOOK_RECEIVER_FUNCTION],
+    ['consumer', CONSUMER_FUNCTION],
+  ])('ships the %s with a source map next to it, without the sources', (_name, prefix) => {
+    const { bundle } = bundleOf(prefix);
+    const map = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+    expect(map.sources.length).toBeGreaterThan(0);
+    expect(map.sourcesContent).toBeUndefined();
+    expect(readFileSync(bundle, 'utf8').trimEnd().endsWith('//# sourceMappingURL=index.mjs.map')).toBe(true);
+    expect(functionEnv(template, prefix).NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
+  // Without `handlers`, the consumer runs the shipped example module (test/lib/handlers-stack.test.ts
+  // checks that a handler module of one's own replaces it).
+  it('bundles the shipped example handlers into the consumer when no handlers are given', () => {
+    const code = readFileSync(bundleOf(CONSUMER_FUNCTION).bundle, 'utf8');
+    expect(code).toContain('visitor message');
   });
 
   it('gives the two functions different bundles', () => {
