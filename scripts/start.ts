@@ -84,6 +84,7 @@ async function main(): Promise<void> {
   // So that npm run dlq -- --local and npm run event -- --local reach this stack.
   const endpointsFile = path.join(localStateDir(), LOCAL_ENDPOINTS_FILE);
   const endpoints: LocalEndpoints = {
+    apiUrl: stack.url,
     sqsEndpoint: stack.sqs.endpoint,
     dynamodbEndpoint: stack.dynamodb.endpoint,
     queueUrl: stack.sqs.queueUrl,

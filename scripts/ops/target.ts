@@ -17,6 +17,8 @@ export interface OpsTarget {
 
 /** What `npm start` writes so the operations commands can reach the local stack. */
 export interface LocalEndpoints {
+  /** The local API's base URL (http://localhost:<port>), for npm run hook. */
+  apiUrl: string;
   sqsEndpoint: string;
   dynamodbEndpoint: string;
   queueUrl: string;

@@ -246,6 +246,7 @@ describe('against the given queues and table', () => {
 describe('the local stack (endpoints.json) and a deployed stack', () => {
   test('status --local reads endpoints.json (no endpoint variables needed); without it: exit 1, start it with npm start', async () => {
     const local: LocalEndpoints = {
+      apiUrl: 'http://localhost:3000',
       sqsEndpoint: sqs.endpoint,
       dynamodbEndpoint: db.endpoint,
       queueUrl: sqs.queueUrl,

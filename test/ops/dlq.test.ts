@@ -497,6 +497,7 @@ describe('targetFromLocalStack', () => {
 
   test('reads the target from endpoints.json and points the SDK at the emulators', () => {
     const local: LocalEndpoints = {
+      apiUrl: 'http://localhost:3000',
       sqsEndpoint: 'http://127.0.0.1:40001',
       dynamodbEndpoint: 'http://127.0.0.1:40002',
       queueUrl: 'http://127.0.0.1:40001/000000000000/crisp-bridge-hooks',
