@@ -10,6 +10,8 @@ module.exports = {
   // let swc transpile it, like the project's own code.
   moduleNameMapper: { '^fauxqs$': '<rootDir>/node_modules/fauxqs/dist/app.js' },
   transformIgnorePatterns: ['/node_modules/(?!fauxqs/)'],
+  // The AWS SDK's NodeVersionSupportWarning (Node < 22) off, as in the local commands: that one warning, no other.
+  setupFiles: ['<rootDir>/scripts/quiet-node-warnings.ts'],
   testTimeout: 30000,
   // CDK synth and the e2e tests are CPU-heavy; two workers match the two cores of CI.
   maxWorkers: 2,

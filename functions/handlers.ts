@@ -9,3 +9,17 @@ export { PermanentError, SecretUnavailableError } from './consumer/errors';
 export * from './consumer/events';
 export type { HookKind } from './commons/core/hook-envelope';
 export type { Logger, LogFields, Metrics, MetricDimensions } from './commons/logger';
+export { CrispApiError, isCrispApiError } from './commons/core/crisp-api';
+export type {
+  ConversationMetas,
+  ConversationState,
+  CrispApi,
+  CrispConversation,
+  CrispMessage,
+  HttpMethod,
+  ReplyUser,
+  SendMessageInput,
+  SentMessage,
+} from './commons/core/crisp-api';
+export { AUTO_RESPONDER_SETTINGS, autoResponder, isWithinBusinessHours, parseBusinessHours } from './consumer/handlers/auto-responder';
+export type { AutoResponderSetting, BusinessHours } from './consumer/handlers/auto-responder';

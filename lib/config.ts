@@ -6,8 +6,10 @@
  */
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { checkCrispApiUrl } from '../functions/commons/core/crisp-api';
+import { type EventBusConfig, eventBusConfigProblem } from './event-bus-config';
 
 /**
  * Issuer of the local stack's dev tokens (`npm run token`). The `.invalid` domain can never
@@ -39,7 +41,8 @@ export interface HandlersConfig {
 /** `retain` keeps a resource holding data when the stack is deleted; `destroy` deletes it. */
 export type RemovalPolicyName = 'retain' | 'destroy';
 
-export interface CrispBridgeConfig {
+/** The event bus keys (`eventBus`, `eventSource`, `eventArchiveRetentionDays`) are documented in ./event-bus-config. */
+export interface CrispBridgeConfig extends EventBusConfig {
   /**
    * Deploy the signed Ticket Center URL endpoint (`GET /ticket-center/url`). Off, no Ticket
    * Center secret, JWT authorizer or `websiteId` is needed.
@@ -108,6 +111,35 @@ export interface CrispBridgeConfig {
    * @default 6 × consumerTimeout (180 s)
    */
   readonly visibilityTimeout?: number | Duration;
+  /**
+   * Your own domain for the HTTP API (`crisp.example.com`): the hook and Ticket Center URLs use
+   * `https://<domainName>/...`, so the URLs pasted into Crisp survive the API's re-creation. Needs
+   * `certificateArn`, or `hostedZoneId` + `hostedZoneName` (a DNS-validated certificate is created).
+   * @default none (the API's execute-api URL)
+   */
+  readonly domainName?: string;
+  /** An ACM certificate in the stack's region covering `domainName`. @default a new DNS-validated certificate (needs the hosted zone) */
+  readonly certificateArn?: string;
+  /** The Route 53 public hosted zone holding `domainName`: alias A/AAAA records are created in it. @default none (create the CNAME yourself) */
+  readonly hostedZoneId?: string;
+  /** That hosted zone's name (`example.com`), a suffix of `domainName`. Required with `hostedZoneId`. */
+  readonly hostedZoneName?: string;
+  /**
+   * A CSS file in your repository for the Crisp Ticket Center (relative to the directory `cdk`
+   * runs in): served over HTTPS by CloudFront from a private S3 bucket; paste the
+   * `TicketCenterStylesheetUrl` output into Crisp. Needs the Ticket Center.
+   * @default none
+   */
+  readonly ticketCenterStylesheet?: string;
+  /**
+   * Let your handlers call Crisp's REST API (`context.crisp`: replies sent once, states, metas):
+   * a secret for your Crisp Marketplace plugin token is created (set it with the
+   * `SetCrispApiTokenCommand` output) and the consumer may read it. Needs the hooks.
+   * @default false
+   */
+  readonly crispApi?: boolean;
+  /** Crisp's REST API base URL: https (http only for a loopback stand-in). Needs `crispApi`. @default 'https://api.crisp.chat/v1' */
+  readonly crispApiUrl?: string;
 }
 
 export const DEFAULT_DEDUPE_TTL_HOURS = 168;
@@ -126,7 +158,7 @@ export class CrispBridgeConfigError extends Error {
 }
 
 /** How a key is read from CDK context (where every `-c` value is a string). */
-type KeyKind = 'string' | 'list' | 'boolean' | 'integer' | 'handlers' | 'removalPolicy';
+type KeyKind = 'string' | 'list' | 'boolean' | 'integer' | 'handlers' | 'removalPolicy' | 'booleanOrString';
 
 /** Every configuration key, and how CDK context gives it. The construct's own extra props are listed in `CONSTRUCT_ONLY_KEYS`. */
 export const CONFIG_KEYS: Readonly<Record<keyof CrispBridgeConfig, KeyKind>> = {
@@ -156,6 +188,16 @@ export const CONFIG_KEYS: Readonly<Record<keyof CrispBridgeConfig, KeyKind>> = {
   consumerTimeout: 'integer',
   maxReceiveCount: 'integer',
   visibilityTimeout: 'integer',
+  domainName: 'string',
+  certificateArn: 'string',
+  hostedZoneId: 'string',
+  hostedZoneName: 'string',
+  ticketCenterStylesheet: 'string',
+  eventBus: 'booleanOrString',
+  eventSource: 'string',
+  eventArchiveRetentionDays: 'integer',
+  crispApi: 'boolean',
+  crispApiUrl: 'string',
 };
 
 /** Props of the `CrispBridge` construct that are not configuration values (objects CDK builds). */
@@ -178,7 +220,11 @@ const RESERVED_ENV = new Set([
   'MAX_RECEIVE_COUNT',
   'LEASE_MARGIN_MS',
   'DEAD_LETTER_QUEUE_URL',
+  'BUS_NAME',
+  'EVENT_SOURCE',
   'HANDLER_SECRETS',
+  'CRISP_API_TOKEN_SECRET_ID',
+  'CRISP_API_URL',
   'METRICS_NAMESPACE',
   'NODE_OPTIONS',
   '_HANDLER',
@@ -280,7 +326,7 @@ export function validateConfig(config: CrispBridgeConfig, extraKeys: readonly st
     if (config.jwtAudience.some((aud) => !aud.trim())) throw invalid('jwtAudience', 'an audience is empty.');
   } else {
     // Set but unused would mislead whoever reads the configuration.
-    for (const key of ['jwtIssuer', 'jwtAudience', 'emailClaim', 'requireEmailVerified', 'lowercaseEmail', 'allowedOrigins', 'ticketCenterSecretArn'] as const) {
+    for (const key of ['jwtIssuer', 'jwtAudience', 'emailClaim', 'requireEmailVerified', 'lowercaseEmail', 'allowedOrigins', 'ticketCenterSecretArn', 'ticketCenterStylesheet'] as const) {
       if (config[key] !== undefined) throw invalid(key, 'is set but the Ticket Center is off (ticketCenter: false); remove it or turn the Ticket Center on.');
     }
   }
@@ -337,6 +383,24 @@ export function validateConfig(config: CrispBridgeConfig, extraKeys: readonly st
   if (config.handlers !== undefined) checkHandlers(config.handlers);
   if (config.removalPolicy !== undefined) removalPolicyOf(config.removalPolicy);
   retrySchedule(config);
+  const busProblem = eventBusConfigProblem(config);
+  if (busProblem) throw invalid(busProblem.key, busProblem.why);
+  checkCustomDomain(config);
+  if (config.ticketCenterStylesheet !== undefined) checkStylesheet(config.ticketCenterStylesheet);
+  checkCrispApi(config);
+}
+
+/** `crispApiUrl` only with `crispApi` on; an https URL (http for a loopback host only). */
+function checkCrispApi(config: Pick<CrispBridgeConfig, 'crispApi' | 'crispApiUrl'>): void {
+  if (config.crispApi !== undefined && typeof config.crispApi !== 'boolean') throw invalid('crispApi', `expected true or false, got ${JSON.stringify(config.crispApi)}.`);
+  if (config.crispApiUrl === undefined) return;
+  if (!config.crispApi) throw invalid('crispApiUrl', 'is set but crispApi is not on; set crispApi: true or remove it.');
+  if (isToken(config.crispApiUrl)) return;
+  try {
+    checkCrispApiUrl(config.crispApiUrl);
+  } catch (error) {
+    throw invalid('crispApiUrl', `${(error as Error).message}.`);
+  }
 }
 
 /** Keys that only mean something with the hooks on. */
@@ -353,12 +417,118 @@ const HOOK_KEYS = [
   'consumerTimeout',
   'maxReceiveCount',
   'visibilityTimeout',
+  'crispApi',
+  'crispApiUrl',
 ] as const;
 
 function checkSecretArn(key: string, arn: string): void {
   if (!isToken(arn) && !SECRET_ARN.test(arn)) {
     throw invalid(key, `"${arn}" is not a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>).`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Your own domain (domainName, certificateArn, hostedZoneId, hostedZoneName) and the Ticket
+// Center stylesheet. Exported: the CustomDomain and TicketCenterStylesheet constructs check
+// their own props with these too.
+
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[0-9a-f-]{36}$/;
+const HOSTED_ZONE_ID = /^[A-Z0-9]{5,32}$/;
+
+/** Refuses anything but a lowercase DNS name of two labels or more (`crisp.example.com`), naming `key`. */
+export function checkDnsName(key: string, name: string): void {
+  if (isToken(name)) return;
+  if (/^[a-z]+:\/\//i.test(name) || name.includes('/')) {
+    throw invalid(key, `"${name}" must be a host name only (crisp.example.com), without https:// or a path.`);
+  }
+  if (name !== name.toLowerCase()) throw invalid(key, `"${name}" must be written in lowercase (${name.toLowerCase()}).`);
+  if (name.includes('*')) throw invalid(key, `"${name}": wildcards are refused; give the exact host name.`);
+  const labels = name.split('.');
+  if (name.length > 253 || labels.length < 2 || !labels.every((label) => DNS_LABEL.test(label)) || /^\d+$/.test(labels[labels.length - 1]!)) {
+    throw invalid(
+      key,
+      `"${name}" is not a DNS name such as crisp.example.com (lowercase letters, digits and -, labels of at most 63 characters separated by dots, no trailing dot).`,
+    );
+  }
+}
+
+/**
+ * `domainName` needs a certificate: the given `certificateArn`, or one created and validated in the
+ * hosted zone (`hostedZoneId` + `hostedZoneName`, which must hold the domain). Both together:
+ * the given certificate is used and the records are created.
+ */
+export function checkCustomDomain(config: Pick<CrispBridgeConfig, 'domainName' | 'certificateArn' | 'hostedZoneId' | 'hostedZoneName'>): void {
+  const { domainName, certificateArn, hostedZoneId } = config;
+  const hostedZoneName = config.hostedZoneName?.replace(/\.$/, '');
+  if (domainName === undefined) {
+    for (const key of ['certificateArn', 'hostedZoneId', 'hostedZoneName'] as const) {
+      if (config[key] !== undefined) throw invalid(key, 'is set but domainName is not; set domainName (crisp.example.com) or remove it.');
+    }
+    return;
+  }
+  checkDnsName('domainName', domainName);
+  if (certificateArn !== undefined && !isToken(certificateArn) && !ACM_CERTIFICATE_ARN.test(certificateArn)) {
+    throw invalid('certificateArn', `"${certificateArn}" is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>).`);
+  }
+  if (hostedZoneId !== undefined && hostedZoneName === undefined) {
+    throw invalid('hostedZoneName', `is required with hostedZoneId: the name of that hosted zone (e.g. ${domainName.split('.').slice(1).join('.') || 'example.com'}).`);
+  }
+  if (hostedZoneName !== undefined && hostedZoneId === undefined) {
+    throw invalid('hostedZoneId', 'is required with hostedZoneName: the ID of that Route 53 hosted zone (Z0123456789ABCDEFGHIJ, in the Route 53 console).');
+  }
+  if (hostedZoneId !== undefined && !isToken(hostedZoneId) && !HOSTED_ZONE_ID.test(hostedZoneId)) {
+    throw invalid('hostedZoneId', `"${hostedZoneId}" is not a Route 53 hosted zone ID (such as Z0123456789ABCDEFGHIJ, without /hostedzone/).`);
+  }
+  if (hostedZoneName !== undefined) {
+    checkDnsName('hostedZoneName', hostedZoneName);
+    if (!isToken(domainName) && !isToken(hostedZoneName) && domainName !== hostedZoneName && !domainName.endsWith(`.${hostedZoneName}`)) {
+      throw invalid('hostedZoneName', `"${hostedZoneName}" does not hold domainName "${domainName}": the zone's name must be a suffix of the domain (e.g. example.com for crisp.example.com).`);
+    }
+  }
+  if (certificateArn === undefined && hostedZoneId === undefined) {
+    throw invalid(
+      'domainName',
+      `"${domainName}" needs a TLS certificate: give certificateArn (an ACM certificate for it in the stack's region), ` +
+        'or hostedZoneId and hostedZoneName (its Route 53 hosted zone: a DNS-validated certificate and the alias records are created).',
+    );
+  }
+}
+
+/** The largest Ticket Center stylesheet accepted. */
+export const MAX_STYLESHEET_BYTES = 512 * 1024;
+
+/**
+ * Reads and checks the Ticket Center stylesheet (`ticketCenterStylesheet`): a `.css` file that
+ * exists, is not empty, is at most 512 KiB of UTF-8 text, and holds nothing that could close
+ * an HTML `<style>` element it is placed in. Relative paths are resolved from the directory
+ * `cdk` runs in. Returns the absolute path and the text.
+ */
+export function readStylesheet(file: string, key = 'ticketCenterStylesheet'): { path: string; css: string } {
+  if (typeof file !== 'string' || !file.trim()) throw invalid(key, 'expected the path of a CSS file (e.g. styles/ticket-center.css).');
+  const resolved = path.resolve(file);
+  if (path.extname(resolved).toLowerCase() !== '.css') throw invalid(key, `"${file}" must be a .css file.`);
+  if (!existsSync(resolved)) throw invalid(key, `"${file}" does not exist (resolved from ${process.cwd()} to ${resolved}).`);
+  if (!statSync(resolved).isFile()) throw invalid(key, `"${file}" is not a file (resolved from ${process.cwd()} to ${resolved}).`);
+  const size = statSync(resolved).size;
+  if (size > MAX_STYLESHEET_BYTES) throw invalid(key, `"${file}" is ${size} bytes; at most ${MAX_STYLESHEET_BYTES} (512 KiB) is accepted.`);
+  const bytes = readFileSync(resolved);
+  let css: string;
+  try {
+    css = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw invalid(key, `"${file}" is not UTF-8 text.`);
+  }
+  if (!css.trim()) throw invalid(key, `"${file}" is empty.`);
+  if (css.includes('\u0000')) throw invalid(key, `"${file}" contains a NUL character: not a text stylesheet.`);
+  if (/<\/style/i.test(css) || /<!--|<script/i.test(css)) {
+    throw invalid(key, `"${file}" contains "</style", "<script" or "<!--": markup that could end the <style> element the stylesheet is placed in. Remove it (CSS never needs it).`);
+  }
+  return { path: resolved, css };
+}
+
+function checkStylesheet(file: string): void {
+  readStylesheet(file);
 }
 
 function checkHandlers(handlers: HandlersConfig): void {
@@ -506,6 +676,13 @@ function readValue(read: ContextReader, key: string, kind: KeyKind): unknown {
       return stringValue(read, key);
     case 'handlers':
       return handlersValue(read, key);
+    case 'booleanOrString': {
+      // `eventBus`: true/false from cdk.json or -c, else a string (an ARN) as it is.
+      const value = read(key);
+      if (value === true || value === 'true') return true;
+      if (value === false || value === 'false') return false;
+      return stringValue(read, key);
+    }
   }
 }
 

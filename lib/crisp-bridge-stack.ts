@@ -16,6 +16,25 @@ export class CrispBridgeStack extends Stack {
     const { ticketCenter, hooks, monitoring } = this.bridge;
 
     new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the crisp-bridge HTTP API', value: this.bridge.api.url });
+    const { customDomain, ticketCenterStylesheet } = this.bridge;
+    if (customDomain) {
+      new CfnOutput(this, 'CustomDomainUrl', {
+        description: 'Base URL of the crisp-bridge HTTP API on your own domain: the hook and Ticket Center URLs use it',
+        value: customDomain.url,
+      });
+      new CfnOutput(this, 'CustomDomainTarget', {
+        description: customDomain.hostedZone
+          ? 'API Gateway domain name behind your domain (the alias records in your hosted zone point at it)'
+          : 'Create a CNAME record from your domain to this API Gateway domain name at your DNS provider',
+        value: customDomain.targetDomainName,
+      });
+    }
+    if (ticketCenterStylesheet) {
+      new CfnOutput(this, 'TicketCenterStylesheetUrl', {
+        description: "Paste into Crisp's Ticket Center settings (Customization: custom stylesheet URL)",
+        value: ticketCenterStylesheet.url,
+      });
+    }
     if (ticketCenter) {
       const secret = ticketCenter.secret;
       new CfnOutput(this, 'TicketCenterUrlEndpoint', {
@@ -60,6 +79,19 @@ export class CrispBridgeStack extends Stack {
       });
       new CfnOutput(this, 'DedupeTableName', { description: 'DynamoDB table of processed events (dedupe records)', value: hooks.dedupeTable.table.tableName });
       new CfnOutput(this, 'ConsumerFunctionName', { description: 'The consumer function running your handlers', value: hooks.consumer.function.functionName });
+      const events = this.bridge.events;
+      if (events) {
+        new CfnOutput(this, 'EventBusName', { description: 'EventBridge bus carrying every Crisp event (source ' + events.source + ')', value: events.bus.eventBusName });
+        new CfnOutput(this, 'EventBusArn', { description: 'ARN of that bus', value: events.bus.eventBusArn });
+        new CfnOutput(this, 'EventArchiveName', { description: 'Archive of the Crisp events on the bus: npm run replay -- --from <time> --to <time>', value: events.archive.archiveName });
+      }
+      if (this.bridge.crispApi) {
+        new CfnOutput(this, 'CrispApiTokenSecretArn', { description: 'Secrets Manager secret holding the Crisp API plugin token', value: this.bridge.crispApi.secret.secret.secretArn });
+        new CfnOutput(this, 'SetCrispApiTokenCommand', {
+          description: 'Run this and paste your Crisp Marketplace plugin token (identifier, then key) when asked',
+          value: this.bridge.crispApi.setValueCommand,
+        });
+      }
     }
     new CfnOutput(this, 'AlarmTopicArn', {
       description: 'SNS topic of the crisp-bridge alarms: subscribe email, chat or paging here',

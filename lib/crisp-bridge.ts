@@ -1,14 +1,20 @@
 import { Annotations, Stack } from 'aws-cdk-lib';
+import type { IEventBus, IRuleTarget, Rule } from 'aws-cdk-lib/aws-events';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CONSTRUCT_ONLY_KEYS, type CrispBridgeConfig, CrispBridgeConfigError, removalPolicyOf, retrySchedule, validateConfig } from './config';
 import { BridgeApi } from './constructs/bridge-api';
+import { CustomDomain } from './constructs/custom-domain';
 import { DedupeTable } from './constructs/dedupe-table';
 import { EventConsumer } from './constructs/event-consumer';
 import { HookQueue } from './constructs/hook-queue';
 import { HookReceiver, PLUGIN_HOOK_ROUTE, WEBSITE_HOOK_ROUTE } from './constructs/hook-receiver';
 import { BridgeMonitoring } from './constructs/monitoring';
+import { type CrispEventPattern, CrispEventBus, type OnCrispEventOptions } from './constructs/crisp-event-bus';
+import { defaultEventSource, eventBusEnabled } from './event-bus-config';
 import { TICKET_CENTER_ROUTE, TicketCenterSigner } from './constructs/ticket-center-signer';
+import { TicketCenterStylesheet } from './constructs/ticket-center-stylesheet';
+import { CrispApiToken } from './constructs/crisp-api-token';
 
 export interface CrispBridgeProps extends CrispBridgeConfig {
   /**
@@ -56,6 +62,16 @@ export class CrispBridge extends Construct {
   readonly metricsNamespace: string;
   /** Full URL of `GET /ticket-center/url`, unless `ticketCenter: false`. */
   readonly ticketCenterUrlEndpoint: string | undefined;
+  /** The EventBridge bus every Crisp event is put on, when `eventBus` is set. */
+  readonly eventBus: IEventBus | undefined;
+  /** The bus, its archive and the events' source, when `eventBus` is set. */
+  readonly events: CrispEventBus | undefined;
+  /** Your own domain in front of the API, when `domainName` is set. */
+  readonly customDomain: CustomDomain | undefined;
+  /** The Ticket Center stylesheet and its CloudFront distribution, when `ticketCenterStylesheet` is set. */
+  readonly ticketCenterStylesheet: TicketCenterStylesheet | undefined;
+  /** The Crisp API plugin token's secret and the consumer's access to it, when `crispApi` is on. */
+  readonly crispApi: CrispApiToken | undefined;
 
   constructor(scope: Construct, id: string, props: CrispBridgeProps) {
     super(scope, id);
@@ -73,7 +89,18 @@ export class CrispBridge extends Construct {
       throttleRateLimit: props.throttleRateLimit,
       throttleBurstLimit: props.throttleBurstLimit,
     });
-    const base = this.api.url.replace(/\/$/, '');
+    if (props.domainName !== undefined) {
+      this.customDomain = new CustomDomain(this, 'CustomDomain', {
+        httpApi: this.api.httpApi,
+        stage: this.api.stage,
+        domainName: props.domainName,
+        certificateArn: props.certificateArn,
+        hostedZoneId: props.hostedZoneId,
+        hostedZoneName: props.hostedZoneName,
+      });
+    }
+    // With your own domain, the URLs pasted into Crisp name it, and survive the API's re-creation.
+    const base = (this.customDomain?.url ?? this.api.url).replace(/\/$/, '');
 
     if (props.ticketCenter ?? true) {
       this.ticketCenter = new TicketCenterSigner(this, 'TicketCenter', {
@@ -90,6 +117,13 @@ export class CrispBridge extends Construct {
         metricsNamespace: this.metricsNamespace,
       });
       this.ticketCenterUrlEndpoint = `${base}${TICKET_CENTER_ROUTE}`;
+      if (props.ticketCenterStylesheet !== undefined) {
+        // Not the bridge's removalPolicy: the bucket only ever holds a copy of a file in the repository.
+        this.ticketCenterStylesheet = new TicketCenterStylesheet(this, 'TicketCenterStylesheet', {
+          file: props.ticketCenterStylesheet,
+          logRetention: props.logRetention,
+        });
+      }
     }
 
     if (props.hooks ?? true) {
@@ -126,6 +160,21 @@ export class CrispBridge extends Construct {
         logRetention: props.logRetention,
         metricsNamespace: this.metricsNamespace,
       });
+      if (props.crispApi) {
+        this.crispApi = new CrispApiToken(this, 'CrispApi', { consumer: consumer.function, url: props.crispApiUrl, removalPolicy });
+      }
+      if (eventBusEnabled(props.eventBus)) {
+        this.events = new CrispEventBus(this, 'EventBus', {
+          eventBus: props.eventBus === true ? true : (props.eventBus as string),
+          // Named like the dashboard: the stack's name, unless a second bridge shares the stack.
+          busName: dashboardName,
+          source: props.eventSource ?? defaultEventSource(stackName),
+          archiveRetentionDays: props.eventArchiveRetentionDays,
+          removalPolicy,
+          publisher: consumer.function,
+        });
+        this.eventBus = this.events.bus;
+      }
       this.hooks = {
         queue,
         receiver,
@@ -151,6 +200,7 @@ export class CrispBridge extends Construct {
       metricsNamespace: this.metricsNamespace,
       dashboardName,
     });
+    this.events?.addMonitoring(this.monitoring, this.metricsNamespace);
 
     if (this.ticketCenter && props.requireEmailVerified === false) {
       Annotations.of(this).addWarningV2(
@@ -158,6 +208,22 @@ export class CrispBridge extends Construct {
         'requireEmailVerified is false: any email in a valid token is signed. Keep it only if your identity provider verifies every email.',
       );
     }
+  }
+
+  /**
+   * Sends the Crisp events matching `pattern` to `target` through a rule on the bridge's bus: a
+   * namespace (`message:send`), a prefix (`session:*`), `*`, or a list; `websiteIds` narrows it to
+   * some websites. Delivery is at least once (and replays send events again): dedupe on
+   * `detail.dedupeKey`. Throws unless `eventBus` is set. See docs/event-bus.md.
+   */
+  onCrispEvent(id: string, pattern: CrispEventPattern, target: IRuleTarget, options?: OnCrispEventOptions): Rule {
+    if (!this.events) {
+      throw new Error(
+        `crisp-bridge: onCrispEvent("${id}") needs the event bus: set eventBus: true (or an existing bus ARN) on the CrispBridge ` +
+          '(or -c eventBus=true). See docs/event-bus.md.',
+      );
+    }
+    return this.events.onCrispEvent(id, pattern, target, options);
   }
 
   /** The consumer function, for the grants your handlers need (`bridge.consumer.function`); undefined with `hooks: false`. */

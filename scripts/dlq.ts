@@ -2,6 +2,7 @@
  * `npm run dlq -- status|peek|redrive|purge`: the dead-letter queue of a deployed stack (or of
  * the local stack with --local), without the AWS console.
  */
+import './quiet-node-warnings'; // first: keeps the AWS SDK's Node-version warning out of the output
 import { parseArgs } from 'node:util';
 import { dlqStatus, peekDeadLetters, purgeDeadLetters, redriveDeadLetters } from './ops/dlq';
 import { TARGET_HELP, TARGET_OPTIONS, opsContext } from './ops/cli';

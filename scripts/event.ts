@@ -2,6 +2,7 @@
  * `npm run event -- <dedupeKey>`: what happened to one Crisp event (its dedupe record), and the
  * Logs Insights query that shows its whole path through the receiver and the consumer.
  */
+import './quiet-node-warnings'; // first: keeps the AWS SDK's Node-version warning out of the output
 import { parseArgs } from 'node:util';
 import { dedupeRecord } from './ops/dlq';
 import { TARGET_HELP, TARGET_OPTIONS, opsContext } from './ops/cli';

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole crisp-bridge system on http://127.0.0.1:3000 (PORT to change).
  */
+import './quiet-node-warnings'; // first: keeps the AWS SDK's Node-version warning out of the output
 import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,14 +9,22 @@ import { localStateDir } from './local/dev-issuer';
 import { LOCAL_ENDPOINTS_FILE, type LocalEndpoints } from './ops/target';
 import { DEV_VALUE_ENV, loadDevValues } from './local/dev-secrets';
 import { bundlesFromAssembly } from './local/bundles';
-import { startLocalStack } from './local/stack';
+import { chooseHandlerModule } from './local/handler-module';
+import { installPrettyStdout } from './local/pretty-log';
+import { EXAMPLE_HANDLERS, LOCAL_STATE_FILES, startLocalStack } from './local/stack';
 
-const HELP = `Usage: npm start [-- --port <port>] [--bundles <cdk.out>]
+const HELP = `Usage: npm start [-- --port <port>] [--handlers <file>] [--fresh] [--bundles <cdk.out>]
 
 Runs crisp-bridge locally: the same routes and function code as the deployed stack, with
 Secrets Manager, SQS and DynamoDB emulated in-process, a local dev identity issuer, and the
 consumer fed from the queue like Lambda's event source mapping.
 
+  --handlers <file>  the handler module the consumer runs (default: handlers.entry in cdk.json,
+                     else the shipped example); the consumer restarts when a file in its folder
+                     changes, the API, the queues and the table stay up
+  --fresh            start with empty queues and an empty dedupe table (they are otherwise kept
+                     in .local/ across restarts)
+  --pretty           human-readable log lines (JSON, Lambda's format, is the default)
   --bundles <dir>    run the function bundles of a synthesized app (npx cdk synth -o <dir>)
                      instead of the TypeScript sources: exactly what would be deployed
 
@@ -34,11 +43,21 @@ Environment (each value is otherwise generated once and kept in .local/dev-secre
   ALLOWED_ORIGINS         comma-separated browser origins allowed by CORS (default: none)
   CRISP_BRIDGE_LOCAL_DIR  where local state lives (default: .local/)
   HOOK_MAX_AGE_SECONDS, HOOK_EVENTS, HOOK_WEBSITE_IDS, EMAIL_CLAIM, REQUIRE_EMAIL_VERIFIED,
+  TICKET_CENTER_STYLESHEET  a CSS file served at /ticket-center.css, as ticketCenterStylesheet is deployed
   LOWERCASE_EMAIL         as in the deployed functions
 `;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, bundles: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      handlers: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
+      pretty: { type: 'boolean', default: false },
+      bundles: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) {
     process.stdout.write(HELP);
     return;
@@ -47,11 +66,21 @@ async function main(): Promise<void> {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${portText}"`);
 
+  const pretty = values.pretty ? installPrettyStdout() : undefined;
   const dev = loadDevValues();
+  const handlers = chooseHandlerModule(values.handlers, EXAMPLE_HANDLERS);
+  const stateDir = localStateDir();
+  if (values.fresh) {
+    for (const file of Object.values(LOCAL_STATE_FILES)) rmSync(path.join(stateDir, file), { recursive: true, force: true });
+  }
   const stack = await startLocalStack({
     port,
     ...dev.values,
-    consumer: true,
+    consumerProcess: true,
+    persist: true,
+    stateDir,
+    handlers: handlers.file,
+    stylesheet: process.env.TICKET_CENTER_STYLESHEET || undefined,
     bundles: values.bundles ? bundlesFromAssembly(values.bundles) : undefined,
     allowedOrigins: (process.env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     log: (line) => process.stdout.write(JSON.stringify({ timestamp: new Date().toISOString(), ...line }) + '\n'),
@@ -70,9 +99,11 @@ async function main(): Promise<void> {
     show('Hook signing secret', 'hookSecret'),
     show('Website Hook key', 'websiteHookKey'),
     `  Hook queue            ${stack.sqs.queueUrl} (dead letters: ${stack.sqs.deadLetterQueueUrl})`,
-    `  Dedupe table          ${stack.dynamodb.tableName}; consumer polling the queue`,
+    `  Dedupe table          ${stack.dynamodb.tableName}; queues and table kept in ${stateDir} (--fresh to empty them)`,
+    `  Handlers              ${displayPath(handlers.file)} (${handlers.from === 'example' ? 'the shipped example; --handlers <file> for yours' : `from ${handlers.from}`}); the consumer restarts when it changes`,
     '',
     `  Demo dashboard        ${stack.url}/   (sign in, then Support: the Ticket Center embed)`,
+    ...(process.env.TICKET_CENTER_STYLESHEET ? [`  Stylesheet            ${stack.url}/ticket-center.css   (from ${process.env.TICKET_CENTER_STYLESHEET})`] : []),
     '',
     '  Try:',
     `    curl -s -H "Authorization: Bearer $(npm -s run token -- --email you@example.com)" ${stack.url}/ticket-center/url`,
@@ -95,10 +126,19 @@ async function main(): Promise<void> {
 
   const stop = (): void => {
     rmSync(endpointsFile, { force: true });
-    void stack.close().then(() => process.exit(0));
+    void stack.close().then(() => {
+      pretty?.restore();
+      process.exit(0);
+    });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** A path under the current folder relative to it, any other absolute. */
+function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
 }
 
 main().catch((error: unknown) => {

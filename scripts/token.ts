@@ -3,6 +3,7 @@
  * `TOKEN=$(npm -s run token -- --email a@b.c)` works). Signed by the local dev issuer, which a
  * deployed stack never trusts.
  */
+import './quiet-node-warnings'; // first: keeps the AWS SDK's Node-version warning out of the output
 import { parseArgs } from 'node:util';
 import { issueDevToken, loadOrCreateDevIssuerKey } from './local/dev-issuer';
 

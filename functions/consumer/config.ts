@@ -9,6 +9,8 @@ export interface ConsumerConfig {
   leaseMarginMs: number;
   /** The hook queue's dead-letter queue, where `PermanentError` events go; undefined: retried instead. */
   deadLetterQueueUrl: string | undefined;
+  /** The EventBridge bus every event is published to (BUS_NAME, EVENT_SOURCE); undefined: no bus. */
+  eventBus: { busName: string; source: string } | undefined;
 }
 
 export function loadConsumerConfig(env: Env): ConsumerConfig {
@@ -19,6 +21,8 @@ export function loadConsumerConfig(env: Env): ConsumerConfig {
     // How long after the function's own deadline a crashed run's claim stays locked.
     leaseMarginMs: optionalPositiveInteger(env, 'LEASE_MARGIN_MS', 10_000),
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL?.trim() || undefined,
+    // Both or neither: a bus without a source would publish events no rule matches.
+    eventBus: env.BUS_NAME?.trim() ? { busName: requireString(env, 'BUS_NAME'), source: requireString(env, 'EVENT_SOURCE') } : undefined,
   };
 }
 

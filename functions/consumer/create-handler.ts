@@ -10,10 +10,12 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDynamoDbClient, dynamoDbDedupeStore } from '../commons/aws/dynamodb-dedupe-store';
 import { createSecretsManagerClient, secretsManagerSource } from '../commons/aws/secrets-manager';
 import { createSqsClient, sqsDeadLetterQueue } from '../commons/aws/sqs';
+import { createEventBridgeClient, eventBridgePublisher } from '../commons/aws/eventbridge';
 import type { Env } from '../commons/env';
 import { createLogger } from '../commons/logger';
 import { CachedSecret } from '../commons/secrets';
 import { loadConsumerConfig, loadHandlerConfig } from './config';
+import { crispApiFactory } from './crisp-api';
 import { SecretUnavailableError } from './errors';
 import { processBatch } from './process-batch';
 import { type HandlerSecrets, handlerSetOf } from './registry';
@@ -27,7 +29,10 @@ export function createConsumerHandler(handlerModule: unknown, env: Env = process
   const logger = createLogger({ dimensions: { service: 'consumer' } });
   const store = dynamoDbDedupeStore(createDynamoDbClient(), config.tableName);
   const deadLetter = config.deadLetterQueueUrl ? sqsDeadLetterQueue(createSqsClient(), config.deadLetterQueueUrl) : undefined;
+  // Only with BUS_NAME set (the construct's eventBus on): no EventBridge client otherwise.
+  const eventBus = config.eventBus && { publisher: eventBridgePublisher(createEventBridgeClient(), config.eventBus.busName), source: config.eventBus.source };
   const secrets = handlerSecrets(handlerConfig.secretIds, logger);
+  const crispApi = crispApiFactory(env, logger);
 
   return (event, context) =>
     processBatch(event, {
@@ -36,6 +41,7 @@ export function createConsumerHandler(handlerModule: unknown, env: Env = process
       settings: handlerConfig.settings,
       secrets,
       deadLetter,
+      eventBus,
       logger: logger.child({ requestId: context.awsRequestId }),
       now: Date.now,
       newOwner: randomUUID,
@@ -43,6 +49,7 @@ export function createConsumerHandler(handlerModule: unknown, env: Env = process
       ttlHours: config.ttlHours,
       maxReceiveCount: config.maxReceiveCount,
       leaseMarginMs: config.leaseMarginMs,
+      crispApi,
     });
 }
 

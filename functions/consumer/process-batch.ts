@@ -2,7 +2,13 @@
  * The consumer use case: an SQS batch in, `batchItemFailures` out. Each event is claimed in the
  * dedupe store before its handler runs and marked done after; a failure releases the claim and
  * reports the record so SQS redelivers it; a `PermanentError` sends it to the dead-letter queue at
- * once. Ports (store, handlers, dead-letter queue, clock, logger) are passed in.
+ * once. Ports (store, handlers, dead-letter queue, event bus, clock, logger) are passed in.
+ *
+ * With an event bus (`eventBus`), each claimed event is put on it before its handler runs
+ * (claim, put, handler, complete), the batch's events together in as few PutEvents calls as
+ * possible (./event-publishing). A retryable refusal releases the claim and retries the event
+ * (its handler has not run); a non-retryable one (ValidationException, AccessDenied...)
+ * dead-letters it like a `PermanentError`. See docs/event-bus.md.
  *
  * Per record, one line: `crisp event processed` (with `duplicate: false` the one time the
  * handlers ran, `duplicate: true` for every redelivery acknowledged without running them), or
@@ -13,9 +19,12 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CanonicalJsonError } from '../commons/core/canonical-json';
 import { ATTRIBUTES, type HookKind, parseEnvelope } from '../commons/core/hook-envelope';
 import { type DedupeStore, dedupeKey, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
+import { type CrispEnvelope, buildBusEntry } from '../commons/core/event-bus-entry';
+import type { CrispApi, CrispApiFactory } from '../commons/core/crisp-api';
 import type { Logger } from '../commons/logger';
 import { isPermanentError, SecretUnavailableError } from './errors';
 import type { CrispEvent } from './events';
+import { BatchPublisher, type EventBusDeps, type PublishSlot } from './event-publishing';
 import { type HandlerContext, type HandlerSecrets, type HandlerSet, handlerFor } from './registry';
 
 /** Where a message goes that must not be retried (`PermanentError`): the hook queue's dead-letter queue. */
@@ -33,6 +42,8 @@ export interface ConsumerDeps {
   secrets?: HandlerSecrets;
   /** Where `PermanentError` events go. Without one they are retried like other failures. */
   deadLetter?: DeadLetterQueue | undefined;
+  /** The EventBridge bus every claimed event is put on before its handler runs. Default: none. */
+  eventBus?: EventBusDeps | undefined;
   logger: Logger;
   /** Epoch ms. */
   now: () => number;
@@ -46,6 +57,8 @@ export interface ConsumerDeps {
   maxReceiveCount?: number | undefined;
   /** Added to the remaining time to make the claim's lease. Default `LEASE_MARGIN_MS` (10 s). */
   leaseMarginMs?: number | undefined;
+  /** Makes `context.crisp` for an event. Without one (`crispApi` off), reading `context.crisp` throws. */
+  crispApi?: CrispApiFactory | undefined;
 }
 
 interface DecodedRecord {
@@ -72,7 +85,14 @@ export async function processBatch(batch: SQSEvent, deps: ConsumerDeps): Promise
     else groups.set(decoded.key, [decoded]);
   }
   // Distinct events run concurrently; copies of one event inside the batch are handled once.
-  const results = await Promise.all([...groups.values()].map((group) => processEvent(group, deps)));
+  // With a bus, each event gets a slot in the batch's PutEvents calls, given up if it does not publish.
+  const bus = deps.eventBus ? new BatchPublisher(deps.eventBus.publisher, groups.size) : undefined;
+  const results = await Promise.all(
+    [...groups.values()].map((group) => {
+      const slot = bus?.slot();
+      return processEvent(group, deps, slot).finally(() => slot?.giveUp());
+    }),
+  );
   for (const failed of results) failures.push(...failed);
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
 }
@@ -116,7 +136,7 @@ function decode(record: SQSRecord, logger: Logger, maxReceiveCount: number | und
 }
 
 /** Processes one event (every copy of it in the batch); returns the message ids to retry. */
-async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promise<string[]> {
+async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: PublishSlot): Promise<string[]> {
   const [first] = copies as [DecodedRecord, ...DecodedRecord[]];
   const { event, key } = first;
   const about = (copy: DecodedRecord) => ({
@@ -147,7 +167,13 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
     return copies.map((copy) => copy.record.messageId);
   };
   const processed = (copy: DecodedRecord, duplicate: boolean, fields: Record<string, unknown> = {}) =>
-    deps.logger.info('crisp event processed', { ...about(copy), duplicate, ...fields }, duplicate ? { EventDuplicate: 1 } : { EventProcessed: 1 });
+    deps.logger.info(
+      'crisp event processed',
+      { ...about(copy), duplicate, ...fields },
+      duplicate
+        ? { EventDuplicate: 1 }
+        : { EventProcessed: 1, ...(fields.published ? { EventPublished: 1 } : {}), ...(fields.truncated ? { EventPublishTruncated: 1 } : {}) },
+    );
 
   const now = deps.now();
   const owner = deps.newOwner();
@@ -180,7 +206,56 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
     return retryAll('crisp event in progress elsewhere, retrying later', {}, 'in_progress', 'info');
   }
 
-  // Ours: run the handler.
+  const releaseClaim = async (error: string): Promise<void> => {
+    try {
+      await deps.store.release(key, owner, { now: deps.now(), error });
+    } catch (releaseError) {
+      log.warn('could not release the claim; it frees itself when its lease ends', { error: releaseError });
+    }
+  };
+  /** To the dead-letter queue now, every copy acknowledged; retried instead if the queue refuses it. */
+  const deadLetterNow = async (
+    deadLetter: DeadLetterQueue,
+    reasonText: string,
+    fields: { reason: string; by: string; [field: string]: unknown },
+    refused?: () => void,
+  ): Promise<string[]> => {
+    try {
+      await deadLetter.send(first.record, reasonText);
+    } catch (sendError) {
+      refused?.();
+      return retryAll('crisp event will be retried: the dead-letter queue did not accept it', { error: sendError }, 'dead_letter_unavailable');
+    }
+    for (const copy of copies) {
+      deps.logger.error('crisp event dead-lettered', { ...about(copy), ...fields, willRetry: false, deadLetter: true }, { EventDeadLettered: 1 }, { reason: fields.reason });
+    }
+    return []; // acknowledged here: its copy waits in the dead-letter queue
+  };
+
+  // Ours. With a bus, onto the bus first, then the handler: a refused put leaves the handler
+  // unrun, so no retry ever runs it twice; a handler failing after the put has the event put
+  // again on the retry, with the same dedupeKey (subscribers dedupe on it).
+  let publication: Record<string, unknown> = {};
+  if (slot && deps.eventBus) {
+    const built = buildBusEntry(event as unknown as CrispEnvelope, {
+      source: deps.eventBus.source,
+      dedupeKey: key,
+      hookKind: copies.some((copy) => copy.hookKind === 'plugin') ? 'plugin' : 'website',
+    });
+    const put = await slot.publish(built.entry);
+    if (!put.ok) {
+      const { errorCode, errorMessage, retryable } = put;
+      await releaseClaim(`${errorCode}: ${errorMessage}`);
+      deps.logger.error('crisp event not published', { ...about(first), errorCode, errorMessage, retryable }, { EventPublishFailed: 1 }, { errorCode });
+      if (!retryable && deps.deadLetter) {
+        return deadLetterNow(deps.deadLetter, `the event bus refused it: ${errorCode}`, { errorCode, reason: 'publish_refused', by: 'event_bus' });
+      }
+      return retryAll('crisp event will be retried: the event bus did not accept it', { errorCode }, 'publish_failed');
+    }
+    publication = built.truncated ? { published: true, truncated: true, dropped: built.dropped } : { published: true };
+  }
+
+  // Run the handler.
   const handler = handlerFor(deps.handlers, event.event);
   const context: HandlerContext = {
     logger: log.child({ messageId: first.record.messageId }),
@@ -192,34 +267,22 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
     deliveryAttempt: first.deliveryAttempt,
     receiveCount: first.receiveCount,
     remainingTimeMs: deps.remainingTimeMs,
+    get crisp() {
+      return (crisp ??= crispFor(deps, event, key, log.child({ messageId: first.record.messageId })));
+    },
   };
+  let crisp: CrispApi | undefined;
   try {
     if (handler) await handler(event as CrispEvent<never>, context);
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     // Released even for a PermanentError: a redrive from the dead-letter queue, once the handler
     // is fixed, must be able to claim the event again.
-    try {
-      await deps.store.release(key, owner, { now: deps.now(), error: message });
-    } catch (releaseError) {
-      log.warn('could not release the claim; it frees itself when its lease ends', { error: releaseError });
-    }
+    await releaseClaim(message);
     if (isPermanentError(error) && deps.deadLetter) {
-      try {
-        await deps.deadLetter.send(first.record, error.reason);
-      } catch (sendError) {
-        deps.logger.error('crisp event failed', { ...about(first), error, permanent: true }, { EventFailed: 1 });
-        return retryAll('crisp event will be retried: the dead-letter queue did not accept it', { error: sendError }, 'dead_letter_unavailable');
-      }
-      for (const copy of copies) {
-        deps.logger.error(
-          'crisp event dead-lettered',
-          { ...about(copy), error, reason: 'permanent_error', willRetry: false, deadLetter: true, by: 'handler' },
-          { EventDeadLettered: 1 },
-          { reason: 'permanent_error' },
-        );
-      }
-      return []; // acknowledged here: its copy waits in the dead-letter queue
+      return deadLetterNow(deps.deadLetter, error.reason, { error, reason: 'permanent_error', by: 'handler' }, () =>
+        deps.logger.error('crisp event failed', { ...about(first), error, permanent: true }, { EventFailed: 1 }),
+      );
     }
     deps.logger.error('crisp event failed', { ...about(first), error }, { EventFailed: 1 });
     return retryAll('crisp event will be retried', {}, 'handler_failed');
@@ -232,7 +295,18 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps): Promis
     // The handler ran: acknowledge rather than run it again. The record frees itself when its lease ends.
     log.error('could not mark the event done; a redelivery after the lease may run it again', { error });
   }
-  copies.forEach((copy, index) => processed(copy, index > 0, handler ? {} : { handler: 'none' }));
+  copies.forEach((copy, index) => processed(copy, index > 0, { ...(handler ? {} : { handler: 'none' }), ...(index === 0 ? publication : {}) }));
   if (!handler) log.info('no handler for this event namespace', {}, { EventUnhandled: 1 });
   return [];
+}
+
+/** `context.crisp`: made on first use, once per event; without a factory, an error saying how to turn it on. */
+function crispFor(deps: ConsumerDeps, event: CrispEvent, dedupeKey: string, logger: Logger): CrispApi {
+  if (!deps.crispApi) {
+    throw new Error(
+      'context.crisp is not available: the Crisp API is off. Deploy with crispApi: true (CrispBridge prop, or -c crispApi=true) ' +
+        'and set the plugin token with the SetCrispApiTokenCommand stack output (locally: CRISP_API_TOKEN_SECRET_ID and CRISP_API_URL). See docs/crisp-api.md.',
+    );
+  }
+  return deps.crispApi({ websiteId: event.website_id, dedupeKey, remainingTimeMs: deps.remainingTimeMs, logger });
 }

@@ -8,6 +8,7 @@
  * Runtime-light on purpose: this module is bundled into the consumer with your handlers, so it
  * imports no AWS SDK and no CDK.
  */
+import type { CrispApi } from '../commons/core/crisp-api';
 import type { HookKind } from '../commons/core/hook-envelope';
 import type { Logger } from '../commons/logger';
 import type { CrispEvent, CrispNamespace } from './events';
@@ -43,6 +44,13 @@ export interface HandlerContext<S extends string = string, K extends string = st
   settings: Readonly<Record<S, string>>;
   /** The secrets you declared (`handlers.secrets` on the construct). */
   secrets: HandlerSecrets<K>;
+  /**
+   * Crisp's REST API on the event's website (`sendMessage`, `setState`, `updateMetas`,
+   * `getConversation`, `getMessage`, `request`), with the bridge's plugin token; replies are sent
+   * once per event even when the handler is retried. Only with `crispApi: true` on the construct:
+   * otherwise reading it throws, saying how to turn it on (docs/crisp-api.md).
+   */
+  readonly crisp: CrispApi;
 }
 
 export type EventHandler<N extends string = string, S extends string = string, K extends string = string> = (

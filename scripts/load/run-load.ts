@@ -12,7 +12,8 @@
  * - the hook queue and its dead-letter queue are empty at the end.
  *
  * Bounded: sending stops at `hooks` events or `timeLimitMs`, whichever comes first; waiting for
- * the consumer stops at `drainTimeoutMs`. Used by `npm run test:soak` and by test/e2e/load.test.ts.
+ * the consumer stops once the queue is empty (everything sent was taken and deleted), or at
+ * `drainTimeoutMs`. Used by `npm run test:soak` and by test/e2e/load.test.ts.
  */
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
 import { dedupeKey } from '../../functions/commons/core/dedupe';
@@ -43,7 +44,10 @@ export interface LoadOptions {
   concurrency?: number;
   /** No new request is started after this long. Default 60 s. */
   timeLimitMs?: number;
-  /** How long to wait, once sending is over, for every event to be processed and the queue to drain. Default 30 s. */
+  /**
+   * At most how long to wait, once sending is over, for every event to be processed and the queue
+   * to drain. The wait ends before that as soon as the queue is empty (see runLoad). Default 30 s.
+   */
   drainTimeoutMs?: number;
   /** Once all is processed, wait this long more for a stray second processing to show. Default: the queue's visibility timeout + 1 s. */
   settleMs?: number;
@@ -250,10 +254,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let processedFirst = 0;
   let duplicatesSeen = 0;
   let lastFirstProcessedAt = 0;
+  /** Lines that matter here, read so far. */
+  let linesSeen = 0;
   const absorb = (): void => {
     for (const text of options.lines()) {
       // Cheap filter before parsing: only the lines that matter here.
       if (!text.includes('"message":"crisp event') && !text.includes('"message":"hook accepted"') && !text.includes('"message":"invalid queue message"')) continue;
+      linesSeen += 1;
       let line: Record<string, unknown>;
       try {
         line = JSON.parse(text) as Record<string, unknown>;
@@ -364,16 +371,27 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     phase = 'draining';
     const expected = events.filter((event) => event.acked > 0 && !event.filtered);
     const expectedDuplicatesNow = (): number => expected.reduce((sum, event) => sum + event.acked - 1, 0);
+    // The wait is bounded by the work, not the clock: it ends once the queue holds nothing (in
+    // flight included), because then the consumer has taken and deleted every message sent.
+    // Either every expected line is in (drained), or, when some are missing (a lost event), once
+    // the queue has stayed empty for QUIET_MS with no new line (lines of a consumer in a child
+    // process come through a pipe, a little after the message is deleted). `drainTimeoutMs` is
+    // only a safety net for a consumer that stops taking messages.
     const drainDeadline = sendEnd + drainTimeoutMs;
+    let quiet: { since: number; lines: number } | undefined;
     for (;;) {
       absorb();
       const allFirst = expected.every((event) => (counts.get(event.key)?.first ?? 0) >= 1);
-      if (allFirst && duplicatesSeen >= expectedDuplicatesNow()) {
-        [queue, deadLetterQueue] = await Promise.all([depth(stack.sqs.client, stack.sqs.queueUrl), depth(stack.sqs.client, stack.sqs.deadLetterQueueUrl)]);
-        if (total(queue) === 0) {
+      [queue, deadLetterQueue] = await Promise.all([depth(stack.sqs.client, stack.sqs.queueUrl), depth(stack.sqs.client, stack.sqs.deadLetterQueueUrl)]);
+      if (total(queue) === 0) {
+        if (allFirst && duplicatesSeen >= expectedDuplicatesNow()) {
           drained = true;
           break;
         }
+        if (quiet === undefined || quiet.lines !== linesSeen) quiet = { since: Date.now(), lines: linesSeen };
+        else if (Date.now() - quiet.since >= QUIET_MS) break;
+      } else {
+        quiet = undefined;
       }
       if (Date.now() >= drainDeadline) break;
       await sleep(100);
@@ -593,6 +611,9 @@ function percentile(sorted: number[], p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
+
+/** With the queue empty and some lines still missing: how long without a new line before they count as never coming. */
+const QUIET_MS = 1_000;
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

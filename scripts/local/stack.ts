@@ -10,8 +10,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import * as path from 'node:path';
-import { type HttpHandler, type LocalRoute, startLocalApi } from './api-gateway';
-import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey } from './dev-issuer';
+import { type HttpHandler, type LocalRoute, type LocalSite, startLocalApi } from './api-gateway';
+import { stylesheetRoute } from './stylesheet';
+import { type ConsumerProcess, startConsumerProcess } from './consumer-process';
+import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey, localStateDir } from './dev-issuer';
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
 import { type DynamoDbEmulator, startDynamoDbEmulator } from './emulators/dynamodb';
 import { type FaultProxy, startFaultProxy } from './emulators/fault-proxy';
@@ -43,6 +45,16 @@ export interface LocalStackOptions {
    * source mapping. Off by default here (tests of the receiver inspect the queue); `npm start` turns it on.
    */
   consumer?: boolean;
+  /**
+   * Run the consumer in a child process that restarts when a file under the handler module's
+   * folder changes (what `npm start` does). Implies `consumer`. Default false: in this process.
+   */
+  consumerProcess?: boolean;
+  /**
+   * Keep the hook queue, the dead-letter queue and the dedupe table in `stateDir` across
+   * restarts (`sqs-state.json`, `dynamodb/`). Default false: in memory.
+   */
+  persist?: boolean;
   /** The hook queue's visibility timeout, in seconds: how soon a failed event is retried. Default 5. */
   visibilityTimeoutSeconds?: number;
   /** Receives before a message moves to the dead-letter queue. Default 5. */
@@ -59,6 +71,8 @@ export interface LocalStackOptions {
    * function: `ticket-center-url`, `hook-receiver`, `consumer`. See `npm start -- --bundles`.
    */
   bundles?: Partial<Record<FunctionName, string>>;
+  /** Serve this CSS file at `/ticket-center.css`, as `ticketCenterStylesheet` is served on AWS. */
+  stylesheet?: string;
   /** Serve the demo dashboard at `/` (and `POST /local/token` for it). Default true. */
   demo?: boolean;
   /** Extra environment for the functions (e.g. `HOOK_MAX_AGE_SECONDS`, `HOOK_EVENTS`). */
@@ -74,7 +88,7 @@ export interface LocalStackOptions {
   handlerSecrets?: Record<string, string>;
   /** CORS origins. Default none. */
   allowedOrigins?: string[];
-  /** Folder holding the dev issuer's key. Default `.local/` (or `CRISP_BRIDGE_LOCAL_DIR`). */
+  /** Folder holding the dev issuer's key and, with `persist`, the queues and the table. Default `.local/` (or `CRISP_BRIDGE_LOCAL_DIR`). */
   stateDir?: string;
   /** API Gateway-level log lines (the functions log to stdout themselves). */
   log?: (line: Record<string, unknown>) => void;
@@ -93,6 +107,8 @@ export interface LocalStack {
   readonly faults: { sqs: FaultProxy; dynamodb: FaultProxy; secretsManager: FaultProxy } | undefined;
   /** Secret names in the emulator, by purpose. */
   readonly secretNames: typeof LOCAL_SECRET_NAMES;
+  /** The consumer's child process, with `consumerProcess`. */
+  readonly consumerProcess: ConsumerProcess | undefined;
   /** A token the local stack accepts. */
   issueToken(options: DevTokenOptions): string;
   close(): Promise<void>;
@@ -113,6 +129,9 @@ async function consumerSource(handlers: string): Promise<{ handler: unknown }> {
   const [{ createConsumerHandler }, handlerModule] = await Promise.all([import('../../functions/consumer/create-handler'), import(handlers)]);
   return { handler: createConsumerHandler(handlerModule) };
 }
+
+/** What `persist` keeps in the state folder. */
+export const LOCAL_STATE_FILES = { sqs: 'sqs-state.json', dynamodb: 'dynamodb' } as const;
 
 export const LOCAL_SECRET_NAMES = {
   ticketCenter: 'crisp-bridge/ticket-center',
@@ -136,8 +155,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...Object.fromEntries(Object.entries(options.handlerSecrets ?? {}).map(([name, value]) => [`crisp-bridge/handler/${name}`, value])),
   });
   const maxReceiveCount = options.maxReceiveCount ?? 5;
-  const sqs = await startSqsEmulator({ visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 5, maxReceiveCount });
-  const dynamodb = await startDynamoDbEmulator();
+  const stateDir = options.stateDir ?? localStateDir();
+  const sqs = await startSqsEmulator({
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 5,
+    maxReceiveCount,
+    ...(options.persist ? { stateFile: path.join(stateDir, LOCAL_STATE_FILES.sqs) } : {}),
+  });
+  const dynamodb = await startDynamoDbEmulator(options.persist ? { path: path.join(stateDir, LOCAL_STATE_FILES.dynamodb) } : {});
   const faults = options.faultInjection
     ? {
         sqs: await startFaultProxy(sqs.endpoint),
@@ -170,7 +194,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   delete process.env.AWS_PROFILE;
 
-  const key = loadOrCreateDevIssuerKey(options.stateDir);
+  const key = loadOrCreateDevIssuerKey(stateDir);
   // The TypeScript sources, or the bundles CDK built from them.
   const load = async (name: FunctionName): Promise<unknown> => {
     const bundle = options.bundles?.[name];
@@ -196,9 +220,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   ];
 
   const demo = options.demo === false ? undefined : await createDemoSite((tokenOptions) => issueDevToken(key, tokenOptions));
+  const stylesheet = options.stylesheet ? stylesheetRoute(options.stylesheet) : undefined;
+  const localSite: LocalSite | undefined =
+    stylesheet || demo ? async (request) => (await stylesheet?.site(request)) ?? (await demo?.(request)) : undefined;
   const api = await startLocalApi({
     routes,
-    localSite: demo,
+    localSite,
     authorizer: { issuer: LOCAL_DEV_ISSUER, audience: [LOCAL_DEV_AUDIENCE], keys: new Map<string, KeyObject>([[key.kid, key.publicKey]]) },
     allowedOrigins: options.allowedOrigins,
     host: options.host,
@@ -207,7 +234,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
 
   let poller: Poller | undefined;
-  if (options.consumer) {
+  let consumerProcess: ConsumerProcess | undefined;
+  if (options.consumerProcess) {
+    consumerProcess = startConsumerProcess({
+      queueUrl: sqs.queueUrl,
+      queueArn: sqs.queueArn,
+      handlers: path.resolve(options.handlers ?? EXAMPLE_HANDLERS),
+      bundle: options.bundles?.consumer,
+      timeoutMs: options.consumerTimeoutMs,
+      env: { ...process.env },
+      log: options.log,
+    });
+  } else if (options.consumer) {
     poller = startPoller({
       client: sqs.client,
       queueUrl: sqs.queueUrl,
@@ -229,10 +267,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dynamodb,
     faults,
     secretNames: LOCAL_SECRET_NAMES,
+    consumerProcess,
     issueToken: (tokenOptions) => issueDevToken(key, tokenOptions),
     close: async () => {
       await api.close();
       await poller?.stop();
+      await consumerProcess?.stop();
       await Promise.all([faults?.sqs.close(), faults?.dynamodb.close(), faults?.secretsManager.close()]);
       await sqs.close();
       await dynamodb.close();

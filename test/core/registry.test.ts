@@ -199,6 +199,9 @@ function standInContext(requested: string[]): HandlerContext<string, string> {
     deliveryAttempt: 1,
     receiveCount: 1,
     remainingTimeMs: () => 1000,
+    get crisp(): never {
+      throw new Error('no Crisp API in this test');
+    },
     settings: { SLACK_CHANNEL: '#support' },
     secrets: {
       get: async (name) => {

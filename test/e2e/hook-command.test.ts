@@ -4,12 +4,14 @@
  * `CRISP_BRIDGE_LOCAL_DIR` points at a temp folder, so no `.local/` is written in the repo.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { sampleEvents } from '../../scripts/local/sample-hooks';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack';
+import { LOCAL_ENDPOINTS_FILE, type LocalEndpoints } from '../../scripts/ops/target';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -70,15 +72,19 @@ interface RunResult {
 }
 
 function hook(args: string[], timeoutMs = 25_000): Promise<RunResult> {
+  return run('scripts/hook.ts', args, timeoutMs);
+}
+
+function run(script: string, args: string[], timeoutMs = 25_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['scripts/hook.ts', ...args], { cwd: ROOT, env: commandEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TSX, [script, ...args], { cwd: ROOT, env: commandEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`hook ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(new Error(`${script} ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
     child.once('error', (error) => {
       clearTimeout(timer);
@@ -105,6 +111,34 @@ async function drainQueue(): Promise<Message[]> {
     }
     all.push(...messages);
   }
+}
+
+/** Writes `endpoints.json` in the local folder, as npm start does (`apiUrl` as given), for the duration of `body`. */
+async function withEndpoints<T>(apiUrl: string, body: () => Promise<T>): Promise<T> {
+  const endpoints: LocalEndpoints = {
+    apiUrl,
+    sqsEndpoint: stack.sqs.endpoint,
+    dynamodbEndpoint: stack.dynamodb.endpoint,
+    queueUrl: stack.sqs.queueUrl,
+    deadLetterQueueUrl: stack.sqs.deadLetterQueueUrl,
+    tableName: stack.dynamodb.tableName,
+  };
+  const file = path.join(localDir, LOCAL_ENDPOINTS_FILE);
+  writeFileSync(file, JSON.stringify(endpoints, null, 2));
+  try {
+    return await body();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** A URL nothing listens on (a stale endpoints.json): a port just freed. */
+async function deadUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
 }
 
 const attribute = (message: Message, name: string): string | undefined => message.MessageAttributes?.[name]?.StringValue;
@@ -203,4 +237,103 @@ describe('npm run hook', () => {
     for (const event of events) deliveredEvents.add(event);
     expect([...deliveredEvents].sort()).toEqual(sampleEvents());
   }, 60_000);
+});
+
+describe('npm run hook: where it posts', () => {
+  test('without --url: the apiUrl npm start recorded in endpoints.json', async () => {
+    const result = await withEndpoints(stack.url, () => hook(['message:send']));
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result.stdout).toContain(`message:send → ${stack.url}/hooks/crisp\n`);
+    expect(attemptLines(result.stdout)).toEqual([{ attempt: 1, limit: 3, status: 200 }]);
+    expect((await drainQueue()).map((m) => attribute(m, 'event'))).toEqual(['message:send']);
+  });
+
+  test('--port chooses the local stack explicitly (over a stale endpoints.json); with nothing listening, a hint', async () => {
+    const port = new URL(stack.url).port;
+    const dead = await deadUrl();
+    const [chosen, stale] = await withEndpoints(dead, () => Promise.all([hook(['session:set_data', '--port', port]), hook(['session:set_data'])]));
+    expect({ code: chosen.code, stderr: chosen.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(chosen.stdout).toContain(`session:set_data → http://127.0.0.1:${port}/hooks/crisp\n`);
+    expect(attemptLines(chosen.stdout)).toEqual([{ attempt: 1, limit: 3, status: 200 }]);
+    expect(stale.code).toBe(1);
+    expect(stale.stdout).toContain('no reply');
+    expect(stale.stderr).toContain(`nothing answers at ${dead}`);
+    expect(stale.stderr).toContain('npm start');
+    expect((await drainQueue()).map((m) => attribute(m, 'event'))).toEqual(['session:set_data']);
+  });
+});
+
+describe('npm run hook: your own payload', () => {
+  test('--data: the data object for the event given (any namespace), signed as sent and queued as sent', async () => {
+    const data = { session_id: 'session_own-data', content: 'données perso ✓', nested: { n: 1.5, list: [true, null] } };
+    const before = Date.now();
+    const result = await hook(['custom:own_event', '--url', hookUrl, '--data', JSON.stringify(data)]);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(attemptLines(result.stdout)).toEqual([{ attempt: 1, limit: 3, status: 200 }]);
+    const messages = await drainQueue();
+    expect(messages).toHaveLength(1);
+    const body = JSON.parse(messages[0]!.Body!) as Record<string, unknown>;
+    expect(body).toEqual({ website_id: WEBSITE_ID, event: 'custom:own_event', data, timestamp: expect.any(Number) });
+    expect(body.timestamp as number).toBeGreaterThanOrEqual(before);
+    expect(attribute(messages[0]!, 'event')).toBe('custom:own_event');
+  });
+
+  test('--file: a whole envelope sent as it is (compact); website_id and timestamp filled in when missing', async () => {
+    const full = { website_id: WEBSITE_ID, event: 'message:send', data: { session_id: 'session_from-file', content: 'from a file' }, timestamp: Date.now() - 5_000 };
+    const partial = { event: 'session:set_email', data: { session_id: 'session_partial', email: 'jane@example.com' } };
+    const fullFile = path.join(localDir, 'full-envelope.json');
+    const partialFile = path.join(localDir, 'partial-envelope.json');
+    writeFileSync(fullFile, JSON.stringify(full, null, 2)); // pretty-printed: the command sends the compact form
+    writeFileSync(partialFile, JSON.stringify(partial));
+    const before = Date.now();
+    const [fromFull, fromPartial] = await Promise.all([hook(['--file', fullFile, '--url', hookUrl]), hook(['session:set_email', '--file', partialFile, '--url', hookUrl])]);
+    for (const result of [fromFull, fromPartial]) {
+      expect({ code: result.code, stderr: result.stderr, lines: attemptLines(result.stdout) }).toEqual({ code: 0, stderr: '', lines: [{ attempt: 1, limit: 3, status: 200 }] });
+    }
+    expect(fromFull.stdout).toContain(`message:send → ${hookUrl} (from ${fullFile})`);
+    const bodies = new Map((await drainQueue()).map((m) => [attribute(m, 'event'), m.Body!]));
+    expect(bodies.get('message:send')).toBe(JSON.stringify(full));
+    const filled = JSON.parse(bodies.get('session:set_email')!) as Record<string, unknown>;
+    expect(filled).toEqual({ website_id: WEBSITE_ID, ...partial, timestamp: expect.any(Number) });
+    expect(filled.timestamp as number).toBeGreaterThanOrEqual(before);
+  });
+
+  test('a bad payload exits 2 with a clear message, and nothing is sent', async () => {
+    const files = {
+      'not-json.json': '{"event": "message:send", data: {}}',
+      'array.json': '[{"event":"message:send","data":{}}]',
+      'no-event.json': '{"data":{"content":"hi"}}',
+      'data-string.json': '{"event":"message:send","data":"hi"}',
+    };
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(localDir, name), text);
+    const cases: Array<[string[], RegExp]> = [
+      [['--file', path.join(localDir, 'not-json.json')], /not-json\.json is not JSON/],
+      [['--file', path.join(localDir, 'array.json')], /must hold a JSON object.*an array/],
+      [['--file', path.join(localDir, 'no-event.json')], /has no "event"/],
+      [['--file', path.join(localDir, 'data-string.json')], /"data" must be a JSON object, got a string/],
+      [['message:send', '--data', '[1]'], /--data must be a JSON object/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => hook([...args, '--url', hookUrl])));
+    results.forEach((result, i) => {
+      expect({ args: cases[i]![0], code: result.code, stdout: result.stdout }).toEqual({ args: cases[i]![0], code: 2, stdout: '' });
+      expect(result.stderr).toMatch(cases[i]![1]);
+    });
+    expect(await drainQueue()).toEqual([]);
+  });
+});
+
+describe("the AWS SDK's NodeVersionSupportWarning", () => {
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  const WARNING = 'NodeVersionSupportWarning';
+
+  (nodeMajor < 22 ? test : test.skip)(`is not printed by the local commands on Node ${process.versions.node} (a bare SDK client prints it)`, async () => {
+    const [bare, dlq] = await Promise.all([
+      run('-e', [`const { SQSClient } = require('@aws-sdk/client-sqs'); new SQSClient({ region: 'us-east-1' });`]),
+      withEndpoints(stack.url, () => run('scripts/dlq.ts', ['status', '--local'])),
+    ]);
+    // Not vacuous: without scripts/quiet-node-warnings.ts, this Node and this SDK do warn.
+    expect(bare.stderr).toContain(WARNING);
+    expect({ code: dlq.code, stderr: dlq.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(dlq.stdout).toContain('dead-letter queue');
+  });
 });

@@ -33,6 +33,9 @@ function run(event: CrispEvent<'message:send'>) {
     deliveryAttempt: 1,
     receiveCount: 1,
     remainingTimeMs: () => 10_000,
+    get crisp(): never {
+      throw new Error('the example calls no Crisp API');
+    },
     settings: {},
     secrets: { get: () => Promise.reject(new Error('the example reads no secret')) },
   };

@@ -3,7 +3,7 @@
  * woken by and where they go, the dashboard, the JSON access logs without query strings or
  * credentials, throttling by context, and least privilege with all of it switched on.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -119,6 +119,36 @@ function alarmMetric(properties: Json): AlarmMetric {
   };
 }
 
+interface MarkdownSection {
+  title: string;
+  level: number;
+  /** Line of the heading, and the line where the section ends (the next heading of its level or above). */
+  start: number;
+  end: number;
+  /** The section's text, its subsections included. */
+  text: string;
+}
+
+/** Every heading of a Markdown document (outside fenced code) with the text of its section. */
+function markdownSections(markdown: string): MarkdownSection[] {
+  const lines = markdown.split('\n');
+  const headings: Array<{ title: string; level: number; line: number }> = [];
+  let fence: string | undefined;
+  lines.forEach((line, index) => {
+    const marker = /^\s*(```|~~~)/.exec(line)?.[1];
+    if (marker && (fence === undefined || fence === marker)) fence = fence === undefined ? marker : undefined;
+    else if (fence === undefined) {
+      const heading = /^(#{1,6}) +(.+?) *#*$/.exec(line);
+      if (heading) headings.push({ title: heading[2]!.trim(), level: heading[1]!.length, line: index });
+    }
+  });
+  return headings.map((heading, index) => {
+    const next = headings.slice(index + 1).find((other) => other.level <= heading.level);
+    const end = next ? next.line : lines.length;
+    return { title: heading.title, level: heading.level, start: heading.line, end, text: lines.slice(heading.line, end).join('\n') };
+  });
+}
+
 /** Properties of the one alarm on `namespace`/`metricName` with exactly `dimensions`. */
 function alarmOn(template: Template, namespace: string, metricName: string, dimensions: Array<{ Name: string; Value: unknown }>): Json {
   const matches = Object.values(template.findResources(ALARM))
@@ -212,19 +242,44 @@ describe('alarms', () => {
   });
 
   // An operator follows the description from the notification: what it points at must exist.
-  it('points every alarm at README sections and npm scripts that exist', () => {
+  // "README: Operations > Alarms, and what to do." names a path of headings, found in the README
+  // or in a document of docs/ (there, the path starts at the document's title, its # heading);
+  // the section it names must document that alarm, and every alarm is in the Operations table.
+  it('points every alarm at documented sections and npm scripts that exist, which name the alarm', () => {
     const root = path.join(__dirname, '..', '..');
-    const headings = readFileSync(path.join(root, 'README.md'), 'utf8')
-      .split('\n')
-      .filter((line) => /^#{2,4} /.test(line))
-      .map((line) => line.replace(/^#+ /, '').trim());
+    const documents = ['README.md', ...readdirSync(path.join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)].map((file) =>
+      markdownSections(readFileSync(path.join(root, file), 'utf8')),
+    );
+    /** The text of the section at the end of `trail` (nested headings), in whichever document has it. */
+    const sectionAt = (trail: string[]): string | undefined => {
+      for (const sections of documents) {
+        let candidates = sections;
+        let found: MarkdownSection | undefined;
+        for (const title of trail) {
+          found = candidates.find((section) => section.title === title);
+          if (!found) break;
+          candidates = sections.filter((section) => section.start > found!.start && section.end <= found!.end && section.level > found!.level);
+        }
+        if (found) return found.text;
+      }
+      return undefined;
+    };
+    const operationsTable = sectionAt(['Operations', 'Alarms, and what to do']);
+    expect(operationsTable).toBeDefined();
     const scripts = Object.keys((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Json }).scripts);
     let references = 0;
-    for (const alarm of Object.values(template.findResources(ALARM))) {
+    const alarms = Object.entries(template.findResources(ALARM));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const [logicalId, alarm] of alarms) {
+      const name = /^CrispBridgeMonitoring(\w+)[0-9A-F]{8}$/.exec(logicalId)?.[1];
+      expect(name).toBeDefined();
+      expect(operationsTable).toContain(`\`${name}\``);
       const description = ((alarm as Json).Properties as Json).AlarmDescription as string;
       for (const [, section] of description.matchAll(/README: ([^.]+)\./g)) {
         references += 1;
-        for (const heading of section!.split(' > ')) expect(headings).toContain(heading.trim());
+        const text = sectionAt(section!.split(' > ').map((heading) => heading.trim()));
+        expect({ alarm: name, section, found: text !== undefined }).toEqual({ alarm: name, section, found: true });
+        expect(text).toContain(name);
       }
       for (const [, script] of description.matchAll(/npm run ([\w:-]+)/g)) expect(scripts).toContain(script);
     }

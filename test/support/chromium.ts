@@ -1,19 +1,20 @@
 /**
- * Real Chromium for the browser tests: Debian's `chromium` package driven by playwright-core.
+ * Real Chromium for the browser tests, driven by playwright-core.
  *
- * Playwright's own browser downloads are not used (no `npx playwright install`): the browser
- * comes from the distribution, so `ensureChromium()` installs it with apt-get on a fresh
- * machine (CI runs as root) and only returns its path when it is already there.
+ * The browser is never downloaded or installed by the tests (no `npx playwright install`, no
+ * apt-get): it is found on the machine. `.ci/run` installs Debian's `chromium` package before
+ * `npm test`; elsewhere, install it yourself (`apt-get install chromium`, or any Chrome) or point
+ * `CHROME_PATH` / `CHROMIUM_PATH` at one. What the suite does without one: see `chromiumForTests`.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { accessSync, constants, statSync } from 'node:fs';
+import * as path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 
-const run = promisify(execFile);
+/** Environment variables that name the browser to use, first one set wins. */
+export const CHROMIUM_ENV = ['CHROME_PATH', 'CHROMIUM_PATH'] as const;
 
-/** Where Debian's `chromium` package puts its launcher. */
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Command names looked up on PATH, in this order. */
+export const CHROMIUM_COMMANDS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'] as const;
 
 /** Flags for a quiet, headless, offline-friendly Chromium running as root in a container. */
 export const CHROMIUM_ARGS = [
@@ -27,81 +28,83 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-function isExecutable(file: string): boolean {
+function isExecutableFile(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
-    return true;
+    return statSync(file).isFile();
   } catch {
     return false;
   }
 }
 
-/** The last lines of a command's output, for an error message. */
-function tail(text: string | undefined, lines = 15): string {
-  return (text ?? '').trim().split('\n').slice(-lines).join('\n');
-}
-
-/** Runs an apt-get command (through `sudo -n` when not root), with apt's lock waited for. */
-async function aptGet(args: string[]): Promise<void> {
-  const root = typeof process.getuid !== 'function' || process.getuid() === 0;
-  const command = root ? 'apt-get' : 'sudo';
-  const fullArgs = [...(root ? [] : ['-n', 'apt-get']), '-o', 'DPkg::Lock::Timeout=120', ...args];
-  try {
-    await run(command, fullArgs, {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 280_000,
-    });
-  } catch (error) {
-    const failure = error as { code?: unknown; stderr?: string; stdout?: string; message?: string };
-    const output = tail(failure.stderr) || tail(failure.stdout) || failure.message || String(error);
-    throw new Error(`\`${[command, ...fullArgs].join(' ')}\` failed (${String(failure.code ?? 'no exit code')}):\n${output}`);
-  }
-}
+export type ChromiumLookup = { found: true; path: string; from: string } | { found: false; message: string };
 
 /**
- * The path of Debian's Chromium, installing the `chromium` package first when it is missing
- * (`apt-get install -y --no-install-recommends chromium`, after `apt-get update` if the first
- * attempt fails, e.g. on a machine whose package lists were never fetched). Allow it a few
- * minutes in that case.
+ * Where Chromium is: `CHROME_PATH` / `CHROMIUM_PATH` when set (a path, or a command name looked
+ * up on PATH; set but not found is not found, with no fallback: you asked for that one), else the
+ * first of `chromium`, `chromium-browser`, `google-chrome`, `google-chrome-stable` on PATH.
  */
-export async function ensureChromium(): Promise<string> {
-  if (isExecutable(CHROMIUM_PATH)) return CHROMIUM_PATH;
-  const hasApt = ['/usr/bin/apt-get', '/bin/apt-get'].some(existsSync);
-  if (!hasApt) {
-    throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH} and apt-get is not available to install it. ` +
-        'The browser tests need Debian/Ubuntu with the `chromium` package (apt-get install chromium).',
-    );
-  }
-  const install = ['install', '-y', '--no-install-recommends', 'chromium'];
-  try {
-    await aptGet(install);
-  } catch (first) {
-    try {
-      await aptGet(['update']);
-      await aptGet(install);
-    } catch (second) {
-      throw new Error(
-        `Could not install Chromium for the browser tests.\n` +
-          `First attempt: ${first instanceof Error ? first.message : String(first)}\n` +
-          `After apt-get update: ${second instanceof Error ? second.message : String(second)}\n` +
-          'Install it by hand with `apt-get update && apt-get install -y --no-install-recommends chromium` (as root).',
-      );
+export function findChromium(env: NodeJS.ProcessEnv = process.env): ChromiumLookup {
+  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  const onPath = (command: string): string | undefined => {
+    if (command.includes('/')) return isExecutableFile(command) ? command : undefined;
+    for (const dir of dirs) {
+      const candidate = path.join(dir, command);
+      if (isExecutableFile(candidate)) return candidate;
     }
+    return undefined;
+  };
+  for (const name of CHROMIUM_ENV) {
+    const value = env[name]?.trim();
+    if (!value) continue;
+    const resolved = onPath(value);
+    if (resolved) return { found: true, path: resolved, from: name };
+    return { found: false, message: `${name} is set to "${value}", which is not an executable file (or a command on PATH).` };
   }
-  if (!isExecutable(CHROMIUM_PATH)) {
-    throw new Error(`apt-get installed chromium, but ${CHROMIUM_PATH} is still missing or not executable.`);
+  for (const command of CHROMIUM_COMMANDS) {
+    const resolved = onPath(command);
+    if (resolved) return { found: true, path: resolved, from: `\`${command}\` on PATH` };
   }
-  return CHROMIUM_PATH;
+  return {
+    found: false,
+    message: `no Chromium found: none of ${CHROMIUM_COMMANDS.join(', ')} is on PATH, and neither ${CHROMIUM_ENV.join(' nor ')} is set.`,
+  };
 }
 
-/** Launches headless Chromium (installed if needed) with playwright-core. */
-export async function launchChromium(executablePath?: string): Promise<Browser> {
-  const path = executablePath ?? (await ensureChromium());
+/** `CI` set to a true value (`true`, `1`, `yes`...; not empty, `0`, `false` or `no`). */
+export function isCI(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env.CI?.trim().toLowerCase();
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false' && value !== 'no';
+}
+
+const HOW_TO_INSTALL =
+  'Install it (Debian/Ubuntu: `apt-get install -y --no-install-recommends chromium`, as root) or set CHROME_PATH to a Chrome or Chromium binary. ' +
+  '.ci/run installs it before npm test.';
+
+/**
+ * What a browser suite should do, decided when its file is loaded:
+ * - Chromium found: `{ run: true, path }`;
+ * - not found outside CI: `{ run: false }`, after a loud `console.warn` saying the suite is skipped
+ *   and how to get Chromium (use `describe.skip`);
+ * - not found in CI (`CI` true): throws, so the suite fails with that message instead of
+ *   passing without having run.
+ */
+export function chromiumForTests(suite: string, env: NodeJS.ProcessEnv = process.env): { run: true; path: string } | { run: false } {
+  const lookup = findChromium(env);
+  if (lookup.found) return { run: true, path: lookup.path };
+  if (isCI(env)) {
+    throw new Error(`${suite}: Chromium is required in CI (CI=${env.CI}), and ${lookup.message}\n${HOW_TO_INSTALL}`);
+  }
+  const rule = '!'.repeat(100);
+  console.warn(`${rule}\n!! SKIPPED: ${suite}\n!! ${lookup.message}\n!! ${HOW_TO_INSTALL}\n!! (In CI, with CI=true, this fails the suite.)\n${rule}`);
+  return { run: false };
+}
+
+/** Launches headless Chromium from `executablePath` with playwright-core. */
+export async function launchChromium(executablePath: string): Promise<Browser> {
   try {
-    return await chromium.launch({ executablePath: path, args: CHROMIUM_ARGS });
+    return await chromium.launch({ executablePath, args: CHROMIUM_ARGS });
   } catch (error) {
-    throw new Error(`Could not launch ${path} with playwright-core: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`Could not launch ${executablePath} with playwright-core: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

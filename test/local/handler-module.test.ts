@@ -1,0 +1,43 @@
+/** Which handler module npm start runs: --handlers, else cdk.json's handlers.entry, else the example. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { chooseHandlerModule } from '../../scripts/local/handler-module';
+
+const EXAMPLE = '/example/handlers.ts';
+let app: string;
+beforeEach(() => {
+  app = mkdtempSync(path.join(tmpdir(), 'crisp-bridge-app-'));
+  mkdirSync(path.join(app, 'src'));
+  writeFileSync(path.join(app, 'src', 'crisp-handlers.ts'), 'export default {};\n');
+  writeFileSync(path.join(app, 'src', 'other.ts'), 'export default {};\n');
+});
+afterEach(() => rmSync(app, { recursive: true, force: true }));
+const cdkJson = (context: unknown) => writeFileSync(path.join(app, 'cdk.json'), JSON.stringify({ app: 'x', context }));
+
+test('--handlers wins, resolved from the current folder', () => {
+  cdkJson({ handlers: { entry: 'src/crisp-handlers.ts' } });
+  expect(chooseHandlerModule('src/other.ts', EXAMPLE, app)).toEqual({ file: path.join(app, 'src', 'other.ts'), from: '--handlers' });
+});
+
+test("else cdk.json's handlers.entry, what cdk deploy bundles", () => {
+  cdkJson({ handlers: { entry: 'src/crisp-handlers.ts' } });
+  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toEqual({ file: path.join(app, 'src', 'crisp-handlers.ts'), from: 'cdk.json' });
+});
+
+test('else the shipped example', () => {
+  cdkJson({});
+  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toEqual({ file: EXAMPLE, from: 'example' });
+  rmSync(path.join(app, 'cdk.json'));
+  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toEqual({ file: EXAMPLE, from: 'example' });
+});
+
+test('a module that does not exist, or a malformed entry, is refused naming where it came from', () => {
+  expect(() => chooseHandlerModule('src/missing.ts', EXAMPLE, app)).toThrow(/src\/missing\.ts \(from --handlers\) does not exist/);
+  cdkJson({ handlers: { entry: 'src/gone.ts' } });
+  expect(() => chooseHandlerModule(undefined, EXAMPLE, app)).toThrow(/context\.handlers\.entry\)\) does not exist/);
+  cdkJson({ handlers: { entry: 42 } });
+  expect(() => chooseHandlerModule(undefined, EXAMPLE, app)).toThrow(/context\.handlers\.entry must be a path/);
+  writeFileSync(path.join(app, 'cdk.json'), '{ not json');
+  expect(() => chooseHandlerModule(undefined, EXAMPLE, app)).toThrow(/cdk\.json is not JSON/);
+});
