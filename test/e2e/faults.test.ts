@@ -31,6 +31,9 @@ import { type Poller, type SqsHandler, startPoller } from '../../scripts/local/s
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../scripts/local/stack';
 import { opensslHmacSha256 } from '../support/openssl';
 import { interceptStdout, parseJsonLines } from '../support/stdout';
+import { FIXTURE_LINE } from '../fixtures/handlers/recording';
+import { createConsumerHandler } from '../../functions/consumer/create-handler';
+const RECORDING_HANDLERS = path.join(__dirname, '..', 'fixtures', 'handlers', 'recording.ts');
 
 const ROOT = path.join(__dirname, '..', '..');
 const WEBSITE_ID = '3c6d2f1a-8b4e-4f7a-9d2c-5e1f0a9b8c7d';
@@ -45,6 +48,7 @@ const BASE_OPTIONS: LocalStackOptions = {
   port: 0,
   faultInjection: true,
   consumer: true,
+    handlers: RECORDING_HANDLERS, // the tests' own module, never the example users edit
   visibilityTimeoutSeconds: 1,
   maxReceiveCount: MAX_RECEIVE_COUNT,
   consumerTimeoutMs: 2_000,
@@ -395,14 +399,14 @@ describe('consumer failures', () => {
       client: stack.sqs.client,
       queueUrl: stack.sqs.queueUrl,
       queueArn: stack.sqs.queueArn,
-      load: async () => (await import('../../functions/consumer/handler')).handler as SqsHandler,
+      load: async () => createConsumerHandler(await import(RECORDING_HANDLERS)) as SqsHandler,
       timeoutMs: 2_000,
     });
     const [line] = await expectEachProcessedOnce([hook.key]);
     expect(Date.parse(line!.timestamp)).toBeGreaterThan(claimedByWorker!.leaseExpiresAt!);
     expect(line!.receiveCount).toBeGreaterThanOrEqual(2);
-    // The shipped message:send handler ran once.
-    expect(linesFor('visitor message', hook.key)).toHaveLength(1);
+    // The message:send handler ran once.
+    expect(linesFor(FIXTURE_LINE, hook.key)).toHaveLength(1);
 
     const record = await dedupeRecord(stack, hook.key);
     expect(record).toMatchObject({ status: 'COMPLETED', claims: 2, firstClaimedAt: claimedByWorker!.claimedAt });

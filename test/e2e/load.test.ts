@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { type LoadResult, runLoad, tapStdout } from '../../scripts/load/run-load';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack';
+const RECORDING_HANDLERS = path.join(__dirname, '..', 'fixtures', 'handlers', 'recording.ts');
 
 let stack: LocalStack;
 let stateDir: string;
@@ -19,7 +20,7 @@ let tap: ReturnType<typeof tapStdout>;
 beforeAll(async () => {
   tap = tapStdout();
   stateDir = mkdtempSync(path.join(tmpdir(), 'crisp-bridge-e2e-load-'));
-  stack = await startLocalStack({ port: 0, stateDir, consumer: true, visibilityTimeoutSeconds: 5 });
+  stack = await startLocalStack({ port: 0, stateDir, consumer: true, handlers: RECORDING_HANDLERS, visibilityTimeoutSeconds: 5 });
 });
 
 afterAll(async () => {

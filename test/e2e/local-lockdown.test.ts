@@ -18,6 +18,7 @@ import { loopbackIdentity } from '../../scripts/local/api-gateway';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack';
 import { LOOPBACK_ADDRESSES, type ListeningSocket, listeningSocketsFromProc, listeningSocketsFromSs } from '../support/listening-sockets';
 import { interceptStdout } from '../support/stdout';
+const RECORDING_HANDLERS = path.join(__dirname, '..', 'fixtures', 'handlers', 'recording.ts');
 
 let stack: LocalStack;
 let stateDir: string;
@@ -91,7 +92,7 @@ beforeAll(async () => {
   interceptStdout(stdoutChunks);
   before = listeningSocketsFromProc();
   stateDir = mkdtempSync(path.join(tmpdir(), 'crisp-bridge-e2e-lockdown-'));
-  stack = await startLocalStack({ port: 0, stateDir, consumer: true, faultInjection: true, log: (line) => gatewayLog.push(line) });
+  stack = await startLocalStack({ port: 0, stateDir, consumer: true, handlers: RECORDING_HANDLERS, faultInjection: true, log: (line) => gatewayLog.push(line) });
   port = Number(new URL(stack.url).port);
 });
 

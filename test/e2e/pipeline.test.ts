@@ -18,6 +18,8 @@ import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack';
 import { opensslHmacSha256 } from '../support/openssl';
 import { interceptStdout, parseJsonLines } from '../support/stdout';
+import { FIXTURE_LINE } from '../fixtures/handlers/recording';
+const RECORDING_HANDLERS = path.join(__dirname, '..', 'fixtures', 'handlers', 'recording.ts');
 
 const WEBSITE_ID = '9b1f4c2e-6a7d-4e3b-8c5f-1d2e3f4a5b6c';
 const HOOK_SECRET = 'e2e-pipeline-hook-secret-7f3a91c0d4';
@@ -37,6 +39,7 @@ beforeAll(async () => {
     port: 0,
     stateDir,
     consumer: true,
+    handlers: RECORDING_HANDLERS, // the tests' own module, never the example users edit
     visibilityTimeoutSeconds: 1,
     maxReceiveCount: 2,
     hookSecret: HOOK_SECRET,
@@ -140,8 +143,8 @@ describe('from POST /hooks/crisp to the processed log line', () => {
       messageId: expect.any(String),
       EventProcessed: 1,
     });
-    // The shipped example handler ran, once.
-    expect(logs().filter((entry) => entry.message === 'visitor message' && entry.dedupeKey === key)).toHaveLength(1);
+    // The handler ran, once.
+    expect(logs().filter((entry) => entry.message === FIXTURE_LINE && entry.dedupeKey === key)).toHaveLength(1);
     await expectQueueDrained();
   });
 
@@ -152,7 +155,7 @@ describe('from POST /hooks/crisp to the processed log line', () => {
     const lines = await expectProcessedOnce(key, 2);
     expect(lines.map((line) => line.attempt).sort()).toEqual([1, 2, 3]);
     expect(new Set(lines.map((line) => line.messageId)).size).toBe(3);
-    expect(logs().filter((entry) => entry.message === 'visitor message' && entry.dedupeKey === key)).toHaveLength(1);
+    expect(logs().filter((entry) => entry.message === FIXTURE_LINE && entry.dedupeKey === key)).toHaveLength(1);
     await expectQueueDrained();
   });
 
@@ -162,7 +165,7 @@ describe('from POST /hooks/crisp to the processed log line', () => {
     await Promise.all([1, 2, 3].map((attempt) => postHook(signedHook('message:send', attempt, body))));
     const lines = await expectProcessedOnce(key, 2);
     expect(lines.map((line) => line.attempt).sort()).toEqual([1, 2, 3]);
-    expect(logs().filter((entry) => entry.message === 'visitor message' && entry.dedupeKey === key)).toHaveLength(1);
+    expect(logs().filter((entry) => entry.message === FIXTURE_LINE && entry.dedupeKey === key)).toHaveLength(1);
     await expectQueueDrained();
   });
 
