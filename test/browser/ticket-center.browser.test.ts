@@ -233,6 +233,22 @@ describeInChromium('the Ticket Center embed in Chromium', () => {
     await screenshot(s, 'unverified-403');
   });
 
+  test('an email holding an invisible character is refused (403 email_invisible_character): the email_unusable message, no retry, no iframe', async () => {
+    const s = await newSession();
+    await signIn(s, { email: 'jane\u200b.doe@example.com', name: 'Jane Doe' });
+    await openSupport(s);
+    const shown = await errorShown(s, 'email_unusable');
+    expect(shown.text).toBe(DEFAULT_MESSAGES.email_unusable);
+    expect(shown.hasRetry).toBe(false);
+    expect(await s.page.locator('iframe').count()).toBe(0);
+    const calls = signedUrlCalls(s);
+    expect(calls).toHaveLength(1);
+    const response = await calls[0]!.response();
+    expect(response?.status()).toBe(403);
+    expect(((await response!.json()) as { error: { code: string } }).error.code).toBe('email_invisible_character');
+    expect(s.crispRequests).toHaveLength(0);
+  });
+
   test('after verifying their email, Try again fetches a fresh token and mounts the Ticket Center', async () => {
     const s = await newSession();
     const email = 'soon.verified@example.com';

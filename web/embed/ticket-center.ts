@@ -26,6 +26,13 @@ export type TicketCenterErrorKind =
   | 'email_missing'
   /** The identity provider has not verified the email. */
   | 'email_not_verified'
+  /**
+   * The token's email holds characters that are never signed (surrounding whitespace, control,
+   * invisible or bidirectional-override characters: codes `email_whitespace`,
+   * `email_control_character`, `email_invisible_character`, `email_bidi_control`): the account's
+   * email must be corrected at the identity provider.
+   */
+  | 'email_unusable'
   /** A parameter (locale, nickname, participants) was refused. */
   | 'invalid_parameter'
   /** The service cannot sign URLs right now (503). */
@@ -87,11 +94,15 @@ export const DEFAULT_MESSAGES: Record<TicketCenterErrorKind, string> = {
   unauthorized: 'Your session has expired. Please sign in again to see your support tickets.',
   email_missing: 'Your account has no email address, so your support tickets cannot be shown.',
   email_not_verified: 'Please verify your email address to see your support tickets.',
+  email_unusable: "Your account's email address contains characters that cannot be used for support tickets. Please correct it in your account settings.",
   invalid_parameter: 'The support tickets could not be opened with these settings.',
   unavailable: 'Support tickets are unavailable right now. Please try again in a few minutes.',
   network: 'Support tickets could not be loaded. Check your connection and try again.',
   unexpected: 'Something went wrong while loading your support tickets. Please try again.',
 };
+
+/** The 403 codes for an email that holds characters crisp-bridge never signs. */
+const EMAIL_CHARACTER_CODES: ReadonlySet<string> = new Set(['email_whitespace', 'email_control_character', 'email_invisible_character', 'email_bidi_control']);
 
 /** Where Crisp's Ticket Center lives: any other iframe source is refused. */
 const TICKET_CENTER_ORIGIN = 'https://plugins.crisp.chat';
@@ -142,7 +153,8 @@ export function mountTicketCenter(element: HTMLElement, options: TicketCenterOpt
     message.className = `${CLASS}__message`;
     message.textContent = options.messages?.[error.kind] ?? DEFAULT_MESSAGES[error.kind];
     box.append(message);
-    if (error.kind !== 'email_missing') {
+    // Retrying cannot help until the account's email changes at the identity provider.
+    if (error.kind !== 'email_missing' && error.kind !== 'email_unusable') {
       const retry = document.createElement('button');
       retry.type = 'button';
       retry.className = `${CLASS}__retry`;
@@ -246,6 +258,7 @@ function errorFor(status: number, answer: SignedUrlAnswer): TicketCenterError {
   const message = typeof answer.error?.message === 'string' ? answer.error.message : `HTTP ${status}`;
   if (status === 401) return new TicketCenterError('unauthorized', message, status, code);
   if (status === 403 && code === 'email_not_verified') return new TicketCenterError('email_not_verified', message, status, code);
+  if (status === 403 && code !== undefined && EMAIL_CHARACTER_CODES.has(code)) return new TicketCenterError('email_unusable', message, status, code);
   if (status === 403) return new TicketCenterError('email_missing', message, status, code);
   if (status === 400) return new TicketCenterError('invalid_parameter', message, status, code);
   if (status === 503) return new TicketCenterError('unavailable', message, status, code);
