@@ -14,6 +14,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { CrispBridgeConfigError, type HandlersConfig } from '../../lib/config';
 import { CrispBridge, type CrispBridgeProps } from '../../lib/crisp-bridge';
+import { startDynamoDbEmulator } from '../../scripts/local/emulators/dynamodb';
+import { sqsRecord } from '../support/consumer';
 
 const execFileAsync = promisify(execFile);
 
@@ -379,6 +381,40 @@ describe('real bundle of the consumer with a handler module', () => {
     expect(result.output).toContain('loaded');
     expect(result.ok).toBe(true);
   }, 30_000);
+
+  it('logs a handler TypeError with a stack that points into the handler module source (source maps on, as deployed)', async () => {
+    expect(joined(env.NODE_OPTIONS)).toContain('--enable-source-maps');
+    const db = await startDynamoDbEmulator();
+    try {
+      const websiteId = '42286ab3-b29a-4fde-8538-da0ae501d825';
+      const body = JSON.stringify({
+        website_id: websiteId,
+        event: 'session:set_email',
+        data: { website_id: websiteId, session_id: 'session_5bfa4e4d-0c0c-4c4e-9f3d-0d5e6f7a8b9c', email: 'jane@example.com' },
+        timestamp: Date.now(),
+      });
+      const event = { Records: [sqsRecord(body)] };
+      const context = `{ awsRequestId: 'request-1', functionName: 'consumer', getRemainingTimeInMillis: () => 30000 }`;
+      const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)}); const out = await handler(${JSON.stringify(event)}, ${context}); console.log('RESULT ' + JSON.stringify(out));`;
+      const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' };
+      for (const [name, value] of Object.entries(env)) childEnv[name] = joined(value).replace(`<Ref:${crmKeyId}>`, OTHER_ARN);
+      Object.assign(childEnv, { AWS_ENDPOINT_URL_DYNAMODB: db.endpoint, DEDUPE_TABLE_NAME: db.tableName, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+      const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { env: childEnv });
+      expect(stdout).toContain('RESULT {"batchItemFailures":[{"itemIdentifier"');
+      const failed = stdout
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { message?: string; error?: { name: string; stack: string } })
+        .find((line) => line.message === 'crisp event failed');
+      expect(failed?.error?.name).toBe('TypeError');
+      const lineNumber = readFileSync(FIXTURE, 'utf8').split('\n').findIndex((line) => line.includes('FIXTURE_TYPE_ERROR_LINE')) + 1;
+      // The first frame is the handler's own line in its TypeScript source, not a line of index.mjs.
+      const firstFrame = failed!.error!.stack.split('\n').find((line) => line.trim().startsWith('at '))!;
+      expect(firstFrame).toContain(`fixtures/stack-handlers/handlers.ts:${lineNumber}:`);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 
   it('fails its cold start naming SLACK_CHANNEL when the setting is missing', async () => {
     const without = { ...env };
