@@ -110,6 +110,7 @@ describePackage('the packed package, installed into an app outside the repositor
   let synth: RunResult;
   let control: RunResult;
   let typecheck: RunResult;
+  let typecheckNode10: RunResult;
   let runtimeImports: RunResult;
   const outdir = () => path.join(app, 'cdk.out');
   const controlOutdir = () => path.join(app, 'cdk.out.no-ack');
@@ -180,13 +181,20 @@ describePackage('the packed package, installed into an app outside the repositor
       ),
     );
 
+    // The same sources under the older resolution many CDK apps still use (no `exports`: typesVersions).
+    writeFileSync(
+      path.join(app, 'tsconfig.node10.json'),
+      JSON.stringify({ extends: './tsconfig.json', compilerOptions: { module: 'commonjs', moduleResolution: 'node10' } }, null, 2),
+    );
+
     // 4 and 5, side by side: synth with real bundling, the cdk-nag control (no bundling), tsc,
     // and what Node loads from the package at run time.
-    [synth, control, typecheck, runtimeImports] = await Promise.all([
+    [synth, control, typecheck, runtimeImports, typecheckNode10] = await Promise.all([
       run(process.execPath, ['app.js', outdir()], app, 120_000),
       run(process.execPath, ['app-no-ack.js', controlOutdir()], app, 120_000, { CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }) }),
       run(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', path.join(app, 'tsconfig.json')], app, 120_000),
       run(process.execPath, ['runtime-imports.js'], app, 60_000),
+      run(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', path.join(app, 'tsconfig.node10.json')], app, 120_000),
     ]);
   }, 180_000);
 
@@ -209,6 +217,10 @@ describePackage('the packed package, installed into an app outside the repositor
       ]) {
         expect(tarFiles).toContain(file);
       }
+    });
+
+    it('ships no source maps or declaration maps pointing at sources it does not ship', () => {
+      expect(tarFiles.filter((file) => file.startsWith('package/dist/') && file.endsWith('.map'))).toEqual([]);
     });
 
     it('holds nothing of the repository tooling', () => {
@@ -362,6 +374,10 @@ describePackage('the packed package, installed into an app outside the repositor
   describe("the user's handler module", () => {
     it("type-checks against the installed package's .d.ts, which reject undeclared settings and secrets", () => {
       expect({ code: typecheck.code, output: typecheck.code === 0 ? '' : describeRun('tsc', typecheck) }).toEqual({ code: 0, output: '' });
+    });
+
+    it('type-checks under moduleResolution node10 too (crisp-bridge/handlers through typesVersions)', () => {
+      expect({ code: typecheckNode10.code, output: typecheckNode10.code === 0 ? '' : describeRun('tsc', typecheckNode10) }).toEqual({ code: 0, output: '' });
     });
   });
 });
