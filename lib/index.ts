@@ -23,6 +23,7 @@ export { DedupeTable, type DedupeTableProps } from './constructs/dedupe-table';
 export { EventConsumer, type EventConsumerProps } from './constructs/event-consumer';
 export { BridgeMonitoring, type BridgeMonitoringProps } from './constructs/monitoring';
 export { CrispSecret, type CrispSecretProps } from './constructs/crisp-secret';
+export { CrispApiToken, type CrispApiTokenProps } from './constructs/crisp-api-token';
 export { CrispEventBus, type CrispEventBusProps, type CrispEventPattern, type OnCrispEventOptions } from './constructs/crisp-event-bus';
 export { type EventBusConfig, DEFAULT_EVENT_ARCHIVE_RETENTION_DAYS } from './event-bus-config';
 export { CustomDomain, type CustomDomainProps } from './constructs/custom-domain';

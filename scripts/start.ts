@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     persist: true,
     stateDir,
     handlers: handlers.file,
+    handlerSettings: handlers.settings,
     stylesheet: process.env.TICKET_CENTER_STYLESHEET || undefined,
     bundles: values.bundles ? bundlesFromAssembly(values.bundles) : undefined,
     allowedOrigins: (process.env.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
@@ -124,15 +125,20 @@ async function main(): Promise<void> {
   };
   writeFileSync(endpointsFile, JSON.stringify(endpoints, null, 2));
 
+  // Ctrl-C reaches every process of the group, and tsx relays it too: the first signal stops the
+  // stack (draining the consumer, flushing the queues to .local/), repeats are ignored meanwhile.
+  let stopping = false;
   const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
     rmSync(endpointsFile, { force: true });
     void stack.close().then(() => {
       pretty?.restore();
       process.exit(0);
     });
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 /** A path under the current folder relative to it, any other absolute. */

@@ -267,11 +267,14 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: 
     deliveryAttempt: first.deliveryAttempt,
     receiveCount: first.receiveCount,
     remainingTimeMs: deps.remainingTimeMs,
+    crispApiEnabled: deps.crispApi !== undefined,
     get crisp() {
       return (crisp ??= crispFor(deps, event, key, log.child({ messageId: first.record.messageId })));
     },
   };
   let crisp: CrispApi | undefined;
+  // Not enumerable: spreading or logging the context must not make (or, when off, throw from) it.
+  Object.defineProperty(context, 'crisp', { enumerable: false });
   try {
     if (handler) await handler(event as CrispEvent<never>, context);
   } catch (error) {

@@ -51,6 +51,8 @@ export interface HandlerContext<S extends string = string, K extends string = st
    * otherwise reading it throws, saying how to turn it on (docs/crisp-api.md).
    */
   readonly crisp: CrispApi;
+  /** Whether `context.crisp` is available (`crispApi: true`), for handlers that reply only when it is. */
+  readonly crispApiEnabled: boolean;
 }
 
 export type EventHandler<N extends string = string, S extends string = string, K extends string = string> = (

@@ -8,27 +8,42 @@ import * as path from 'node:path';
 export interface HandlerModuleChoice {
   /** Absolute path of the module. */
   file: string;
+  /**
+   * The settings cdk.json gives the handlers (`handlers.environment`), each overridden by an
+   * environment variable of the same name, as `npm start` passes them; none for the example.
+   */
+  settings: Record<string, string>;
   /** Where the choice came from, for the start banner. */
   from: '--handlers' | 'cdk.json' | 'example';
 }
 
-export function chooseHandlerModule(flag: string | undefined, example: string, cwd: string = process.cwd()): HandlerModuleChoice {
-  if (flag !== undefined) return { file: existingModule(path.resolve(cwd, flag), '--handlers'), from: '--handlers' };
+export function chooseHandlerModule(
+  flag: string | undefined,
+  example: string,
+  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): HandlerModuleChoice {
   const cdkJson = path.join(cwd, 'cdk.json');
+  let context: { handlers?: { entry?: unknown; environment?: unknown } } | undefined;
   if (existsSync(cdkJson)) {
-    let context: { handlers?: { entry?: unknown } } | undefined;
     try {
       context = (JSON.parse(readFileSync(cdkJson, 'utf8')) as { context?: typeof context }).context;
     } catch (error) {
       throw new Error(`${cdkJson} is not JSON: ${(error as Error).message}`);
     }
-    const entry = context?.handlers?.entry;
-    if (entry !== undefined) {
-      if (typeof entry !== 'string' || entry.trim() === '') throw new Error(`${cdkJson}: context.handlers.entry must be a path to your handler module`);
-      return { file: existingModule(path.resolve(cwd, entry), `${cdkJson} (context.handlers.entry)`), from: 'cdk.json' };
-    }
   }
-  return { file: example, from: 'example' };
+  const environment = context?.handlers?.environment ?? {};
+  if (typeof environment !== 'object' || environment === null || Array.isArray(environment) || Object.values(environment).some((value) => typeof value !== 'string')) {
+    throw new Error(`${cdkJson}: context.handlers.environment must map setting names to strings`);
+  }
+  const settings = Object.fromEntries(Object.entries(environment as Record<string, string>).map(([name, value]) => [name, env[name] ?? value]));
+  if (flag !== undefined) return { file: existingModule(path.resolve(cwd, flag), '--handlers'), from: '--handlers', settings };
+  const entry = context?.handlers?.entry;
+  if (entry !== undefined) {
+    if (typeof entry !== 'string' || entry.trim() === '') throw new Error(`${cdkJson}: context.handlers.entry must be a path to your handler module`);
+    return { file: existingModule(path.resolve(cwd, entry), `${cdkJson} (context.handlers.entry)`), from: 'cdk.json', settings };
+  }
+  return { file: example, from: 'example', settings };
 }
 
 function existingModule(file: string, source: string): string {

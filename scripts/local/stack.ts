@@ -12,6 +12,8 @@ import type { KeyObject } from 'node:crypto';
 import * as path from 'node:path';
 import { type HttpHandler, type LocalRoute, type LocalSite, startLocalApi } from './api-gateway';
 import { stylesheetRoute } from './stylesheet';
+import { type CrispApiStub, startCrispApiStub } from './crisp-api-stub';
+import { type EventBridgeEmulator, startEventBridgeEmulator } from './emulators/eventbridge';
 import { type ConsumerProcess, startConsumerProcess } from './consumer-process';
 import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey, localStateDir } from './dev-issuer';
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
@@ -71,6 +73,17 @@ export interface LocalStackOptions {
    * function: `ticket-center-url`, `hook-receiver`, `consumer`. See `npm start -- --bundles`.
    */
   bundles?: Partial<Record<FunctionName, string>>;
+  /**
+   * Put each processed event on a local EventBridge stand-in (./emulators/eventbridge), as
+   * `eventBus` does on AWS: it logs a `local bus event` line per event and delivers to the rules
+   * added with `stack.eventBridge.addRule`. Default true.
+   */
+  eventBus?: boolean;
+  /**
+   * The base URL of Crisp's REST API for `context.crisp`. Default: a local stand-in
+   * (./crisp-api-stub) that records calls and can be told to fail; `stack.crispApi`.
+   */
+  crispApiUrl?: string;
   /** Serve this CSS file at `/ticket-center.css`, as `ticketCenterStylesheet` is served on AWS. */
   stylesheet?: string;
   /** Serve the demo dashboard at `/` (and `POST /local/token` for it). Default true. */
@@ -107,6 +120,10 @@ export interface LocalStack {
   readonly faults: { sqs: FaultProxy; dynamodb: FaultProxy; secretsManager: FaultProxy } | undefined;
   /** Secret names in the emulator, by purpose. */
   readonly secretNames: typeof LOCAL_SECRET_NAMES;
+  /** The local EventBridge bus, unless `eventBus: false`. */
+  readonly eventBridge: EventBridgeEmulator | undefined;
+  /** The local stand-in for Crisp's REST API (undefined with `crispApiUrl`). */
+  readonly crispApi: CrispApiStub | undefined;
   /** The consumer's child process, with `consumerProcess`. */
   readonly consumerProcess: ConsumerProcess | undefined;
   /** A token the local stack accepts. */
@@ -130,6 +147,10 @@ async function consumerSource(handlers: string): Promise<{ handler: unknown }> {
   return { handler: createConsumerHandler(handlerModule) };
 }
 
+/** The local bus and the events' source, as `eventBus` and `eventSource` name them on AWS. */
+export const LOCAL_BUS_NAME = 'crisp-bridge-local';
+export const LOCAL_EVENT_SOURCE = 'crisp-bridge.local';
+
 /** What `persist` keeps in the state folder. */
 export const LOCAL_STATE_FILES = { sqs: 'sqs-state.json', dynamodb: 'dynamodb' } as const;
 
@@ -137,6 +158,7 @@ export const LOCAL_SECRET_NAMES = {
   ticketCenter: 'crisp-bridge/ticket-center',
   hook: 'crisp-bridge/hook-signing-secret',
   websiteHookKey: 'crisp-bridge/website-hook-key',
+  crispApiToken: 'crisp-bridge/crisp-api-token',
 } as const;
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -154,6 +176,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [LOCAL_SECRET_NAMES.websiteHookKey]: websiteHookKey,
     ...Object.fromEntries(Object.entries(options.handlerSecrets ?? {}).map(([name, value]) => [`crisp-bridge/handler/${name}`, value])),
   });
+  // Crisp's REST API: a stand-in with a token of its own, put in the Secrets Manager emulator like
+  // the operator's plugin token (`crispApi` on the construct); the token never leaves this process.
+  const crispToken = { identifier: `local-plugin-${randomUUID()}`, key: randomBytes(32).toString('hex') };
+  const crispApi = options.crispApiUrl === undefined ? await startCrispApiStub({ token: crispToken }) : undefined;
+  secretsManager.put(LOCAL_SECRET_NAMES.crispApiToken, JSON.stringify(crispToken));
+  const eventBridge = options.eventBus === false ? undefined : await startEventBridgeEmulator();
   const maxReceiveCount = options.maxReceiveCount ?? 5;
   const stateDir = options.stateDir ?? localStateDir();
   const sqs = await startSqsEmulator({
@@ -186,6 +214,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     DEDUPE_TABLE_NAME: dynamodb.tableName,
     MAX_RECEIVE_COUNT: String(maxReceiveCount),
     DEAD_LETTER_QUEUE_URL: sqs.deadLetterQueueUrl,
+    ...(eventBridge ? { AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint, BUS_NAME: LOCAL_BUS_NAME, EVENT_SOURCE: LOCAL_EVENT_SOURCE } : {}),
+    CRISP_API_URL: options.crispApiUrl ?? crispApi!.url,
+    CRISP_API_TOKEN_SECRET_ID: secretsManager.arnOf(LOCAL_SECRET_NAMES.crispApiToken),
     HANDLER_SECRETS: JSON.stringify(
       Object.fromEntries(Object.keys(options.handlerSecrets ?? {}).map((name) => [name, secretsManager.arnOf(`crisp-bridge/handler/${name}`)])),
     ),
@@ -193,6 +224,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...options.functionEnv,
   });
   delete process.env.AWS_PROFILE;
+  if (!eventBridge) {
+    delete process.env.BUS_NAME;
+    delete process.env.EVENT_SOURCE;
+  }
 
   const key = loadOrCreateDevIssuerKey(stateDir);
   // The TypeScript sources, or the bundles CDK built from them.
@@ -268,6 +303,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     faults,
     secretNames: LOCAL_SECRET_NAMES,
     consumerProcess,
+    crispApi,
+    eventBridge,
     issueToken: (tokenOptions) => issueDevToken(key, tokenOptions),
     close: async () => {
       await api.close();
@@ -277,6 +314,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await sqs.close();
       await dynamodb.close();
       await secretsManager.close();
+      await crispApi?.close();
+      await eventBridge?.close();
     },
   };
 }

@@ -199,6 +199,7 @@ function standInContext(requested: string[]): HandlerContext<string, string> {
     deliveryAttempt: 1,
     receiveCount: 1,
     remainingTimeMs: () => 1000,
+    crispApiEnabled: false,
     get crisp(): never {
       throw new Error('no Crisp API in this test');
     },

@@ -117,6 +117,7 @@ function contextFor(crisp: CrispApi, options: { hookKind?: 'plugin' | 'website';
     settings: { ...SETTINGS, ...options.settings },
     secrets: { get: () => Promise.reject(new Error('no secrets')) },
     crisp,
+    crispApiEnabled: true,
   };
   return { context, entries };
 }

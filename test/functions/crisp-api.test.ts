@@ -322,3 +322,49 @@ describe('with the Crisp API off', () => {
     expect(() => coldStart({ CRISP_API_URL: 'http://api.crisp.chat/v1' })).toThrow(/CRISP_API_URL.*https/);
   });
 });
+
+describe('the stand-in (scripts/local/crisp-api-stub.ts)', () => {
+  it('listens on loopback only', async () => {
+    await expect(startCrispApiStub({ token: TOKEN, host: '0.0.0.0' })).rejects.toThrow(/loopback only/);
+  });
+
+  it('refuses a request without the plugin tier, or without the right Basic credentials', async () => {
+    const url = `${stub.url}/website/${WEBSITE_ID}/conversation/session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881`;
+    const noTier = await fetch(url, { headers: { authorization: `Basic ${BASIC}` } });
+    expect([noTier.status, ((await noTier.json()) as { reason: string }).reason]).toEqual([403, 'not_allowed']);
+    const userTier = await fetch(url, { headers: { authorization: `Basic ${BASIC}`, 'x-crisp-tier': 'user' } });
+    expect(userTier.status).toBe(403);
+    const wrong = await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`${TOKEN.identifier}:nope`).toString('base64')}`, 'x-crisp-tier': 'plugin' } });
+    expect(wrong.status).toBe(401);
+    const right = await fetch(url, { headers: { authorization: `Basic ${BASIC}`, 'x-crisp-tier': 'plugin' } });
+    expect(right.status).toBe(200);
+    expect(stub.calls().map((call) => call.status)).toEqual([403, 403, 401, 200]);
+  });
+});
+
+describe('the context', () => {
+  it('spreading the context (crispApi off) does not throw: context.crisp is not enumerable', async () => {
+    const { processBatch } = await import('../../functions/consumer/process-batch');
+    const { defineHandlers } = await import('../../functions/consumer/registry');
+    const seen: string[][] = [];
+    const handlers = defineHandlers({
+      'message:send': (_event, context) => {
+        seen.push(Object.keys({ ...context }));
+        expect(() => context.crisp).toThrow(/crispApi: true/);
+      },
+    });
+    const store = { claim: async () => 'claimed' as const, complete: async () => true, release: async () => undefined };
+    const { logger } = captureLogger();
+    const result = await processBatch(batchOf(sqsRecord(sample())), {
+      store: store as never,
+      handlers,
+      logger,
+      now: Date.now,
+      newOwner: () => 'owner',
+      remainingTimeMs: () => 10_000,
+      ttlHours: 1,
+    });
+    expect(result.batchItemFailures).toEqual([]);
+    expect(seen[0]).not.toContain('crisp');
+  });
+});

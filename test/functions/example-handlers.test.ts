@@ -33,6 +33,7 @@ function run(event: CrispEvent<'message:send'>) {
     deliveryAttempt: 1,
     receiveCount: 1,
     remainingTimeMs: () => 10_000,
+    crispApiEnabled: false,
     get crisp(): never {
       throw new Error('the example calls no Crisp API');
     },

@@ -17,19 +17,19 @@ const cdkJson = (context: unknown) => writeFileSync(path.join(app, 'cdk.json'), 
 
 test('--handlers wins, resolved from the current folder', () => {
   cdkJson({ handlers: { entry: 'src/crisp-handlers.ts' } });
-  expect(chooseHandlerModule('src/other.ts', EXAMPLE, app)).toEqual({ file: path.join(app, 'src', 'other.ts'), from: '--handlers' });
+  expect(chooseHandlerModule('src/other.ts', EXAMPLE, app)).toMatchObject({ file: path.join(app, 'src', 'other.ts'), from: '--handlers' });
 });
 
 test("else cdk.json's handlers.entry, what cdk deploy bundles", () => {
   cdkJson({ handlers: { entry: 'src/crisp-handlers.ts' } });
-  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toEqual({ file: path.join(app, 'src', 'crisp-handlers.ts'), from: 'cdk.json' });
+  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toMatchObject({ file: path.join(app, 'src', 'crisp-handlers.ts'), from: 'cdk.json' });
 });
 
 test('else the shipped example', () => {
   cdkJson({});
-  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toEqual({ file: EXAMPLE, from: 'example' });
+  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toMatchObject({ file: EXAMPLE, from: 'example' });
   rmSync(path.join(app, 'cdk.json'));
-  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toEqual({ file: EXAMPLE, from: 'example' });
+  expect(chooseHandlerModule(undefined, EXAMPLE, app)).toMatchObject({ file: EXAMPLE, from: 'example' });
 });
 
 test('a module that does not exist, or a malformed entry, is refused naming where it came from', () => {
@@ -40,4 +40,11 @@ test('a module that does not exist, or a malformed entry, is refused naming wher
   expect(() => chooseHandlerModule(undefined, EXAMPLE, app)).toThrow(/context\.handlers\.entry must be a path/);
   writeFileSync(path.join(app, 'cdk.json'), '{ not json');
   expect(() => chooseHandlerModule(undefined, EXAMPLE, app)).toThrow(/cdk\.json is not JSON/);
+});
+
+test("cdk.json's handlers.environment are the settings, each overridden by an environment variable of that name", () => {
+  cdkJson({ handlers: { entry: 'src/crisp-handlers.ts', environment: { BUSINESS_HOURS: 'Mon-Fri 09:00-17:00', AUTO_REPLY_TEXT: 'Away' } } });
+  expect(chooseHandlerModule(undefined, EXAMPLE, app, { BUSINESS_HOURS: 'Sat 10:00-12:00' }).settings).toEqual({ BUSINESS_HOURS: 'Sat 10:00-12:00', AUTO_REPLY_TEXT: 'Away' });
+  cdkJson({ handlers: { environment: { N: 42 } } });
+  expect(() => chooseHandlerModule(undefined, EXAMPLE, app, {})).toThrow(/handlers\.environment must map setting names to strings/);
 });

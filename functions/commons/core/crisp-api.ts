@@ -94,7 +94,6 @@ export function checkRequestPath(path: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
     throw new TypeError(`Crisp API path must start with "/" (relative to ${DEFAULT_CRISP_API_URL}), got ${JSON.stringify(path)}`);
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\\\u0000-\u001f\u007f\s#]/.test(path)) throw new TypeError('Crisp API path must not contain spaces, "#", a backslash or control characters');
   const pathname = path.split('?')[0]!;
   if (pathname.split('/').some((segment) => segment === '..' || segment === '.')) throw new TypeError('Crisp API path must not contain "." or ".." segments');
