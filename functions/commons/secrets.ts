@@ -130,7 +130,7 @@ function actionFor(reason: SecretFailureReason, label: string, secretId: string)
     case 'not_set':
       return `set the ${label}: the stack output's Set...Command, or printf '%s' "$VALUE" | aws secretsmanager put-secret-value --secret-id ${secretId} --secret-string file:///dev/stdin`;
     case 'malformed':
-      return `the value of ${secretId} is not in the expected format: see the README (secrets)`;
+      return `the value of ${secretId} is not in the expected format: see docs/operations.md (secret rotation)`;
     case 'not_found':
       return `the secret ${secretId} does not exist (or is scheduled for deletion): check the ARN given to the stack`;
     case 'access_denied':

@@ -79,7 +79,7 @@ export class CrispSecret extends Construct implements ReadableSecret {
         id: 'AwsSolutions-SMG4',
         reason:
           'Crisp issues this value (or the operator chooses it and pastes it into Crisp): a rotation Lambda cannot change it on both sides. ' +
-          'Rotation is manual and documented (README, Operations); hook secrets accept {"current","previous"} so it loses no hook.',
+          'Rotation is manual and documented (docs/operations.md); hook secrets accept {"current","previous"} so it loses no hook.',
       });
     }
     this.setValueCommand = putSecretValueCommand({ purpose: props.purpose, variable: props.valueVariable ?? 'SECRET_VALUE', secretId: this.secret.secretArn });

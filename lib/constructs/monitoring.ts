@@ -74,7 +74,7 @@ export interface BridgeMonitoringProps {
 
 /**
  * What needs a human, and the pipeline at a glance: CloudWatch alarms published to an SNS topic
- * (optionally emailed), and a dashboard. Each alarm's description says what to do; the README's
+ * (optionally emailed), and a dashboard. Each alarm's description says what to do; docs/operations.md's
  * Operations section says it at length.
  */
 export class BridgeMonitoring extends Construct {
@@ -140,7 +140,7 @@ export class BridgeMonitoring extends Construct {
         1,
         `crisp-bridge: events are in the dead-letter queue (their handler failed ${hooksPart.maxReceiveCount ?? 5} times, threw PermanentError, ` +
           'or they cannot be read). Look: npm run dlq -- peek. Fix the handler, deploy, then npm run dlq -- redrive. ' +
-          'README: Operations > Alarms, and what to do.',
+          'docs/operations.md > Alarms, and what to do.',
       );
       const maxAge = props.maxQueueAge ?? Duration.minutes(5);
       alarm(
@@ -148,7 +148,7 @@ export class BridgeMonitoring extends Construct {
         hooksPart.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
         maxAge.toSeconds(),
         `crisp-bridge: a queued hook has waited more than ${maxAge.toMinutes()} minutes: the consumer is failing, throttled or stuck. ` +
-          'Check the consumer alarms and logs ("crisp event failed", "in progress elsewhere"). README: Operations > Alarms, and what to do.',
+          'Check the consumer alarms and logs ("crisp event failed", "in progress elsewhere"). docs/operations.md > Alarms, and what to do.',
         3,
       );
     }
@@ -158,14 +158,14 @@ export class BridgeMonitoring extends Construct {
         fn.metricErrors({ period, statistic: Stats.SUM }),
         1,
         `crisp-bridge: the ${name.toLowerCase()} function failed (an exception, a timeout or an out-of-memory). ` +
-          'Logs Insights: filter level = "ERROR" or type = "platform.report". README: Operations > Alarms, and what to do.',
+          'Logs Insights: filter level = "ERROR" or type = "platform.report". docs/operations.md > Alarms, and what to do.',
       );
       alarm(
         `${name}Throttles`,
         fn.metricThrottles({ period, statistic: Stats.SUM }),
         1,
         `crisp-bridge: the ${name.toLowerCase()} function was throttled (account or reserved concurrency reached). ` +
-          'README: Operations > Alarms, and what to do.',
+          'docs/operations.md > Alarms, and what to do.',
       );
     }
     alarm(
@@ -174,7 +174,7 @@ export class BridgeMonitoring extends Construct {
       1,
       'crisp-bridge: the API answered 5xx: a secret not set (503 secret_unavailable), the queue unreachable (503 queue_unavailable, ' +
         'Crisp retries) or a function failure. Access logs and "secret unavailable" / "hook not accepted" log lines say which. ' +
-        'README: Operations > Alarms, and what to do.',
+        'docs/operations.md > Alarms, and what to do.',
     );
 
     let throttledHooks: IMetric | undefined;
@@ -184,7 +184,7 @@ export class BridgeMonitoring extends Construct {
         bridgeMetric('hook-receiver', 'HookRejected', 'rejected hooks'),
         props.rejectedHooksThreshold ?? 20,
         'crisp-bridge: many hooks refused in 5 minutes. After a signing-secret rotation this is a secret not (yet) set; otherwise a ' +
-          'misconfigured sender or forged hooks. The HookRejected metric per reason says which. README: Operations > Alarms, and what to do.',
+          'misconfigured sender or forged hooks. The HookRejected metric per reason says which. docs/operations.md > Alarms, and what to do.',
       );
       // HTTP APIs have no per-client limit and no WAF: an unauthenticated flood on a hook route uses
       // up its throttle, and API Gateway then answers Crisp's genuine hooks 429 too. API Gateway
@@ -204,7 +204,7 @@ export class BridgeMonitoring extends Construct {
         props.throttledHooksThreshold ?? 1,
         'crisp-bridge: API Gateway throttled hook requests (429): Crisp retries, but drops an event whose every attempt fails. ' +
           'A flood of forged hooks, or real traffic above the hook route limit (hookThrottleRateLimit). ' +
-          'README: Security model > Floods.',
+          'docs/security.md > Floods.',
       );
     }
 
@@ -212,7 +212,7 @@ export class BridgeMonitoring extends Construct {
     this.dashboard = new Dashboard(this, 'Dashboard', { dashboardName: props.dashboardName ?? Stack.of(this).stackName, defaultInterval: Duration.hours(3) });
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: '# crisp-bridge\nCrisp hooks → receiver → SQS → consumer (DynamoDB dedupe) → your handlers. Alarms and what to do: README, Operations.',
+        markdown: '# crisp-bridge\nCrisp hooks → receiver → SQS → consumer (DynamoDB dedupe) → your handlers. Alarms and what to do: docs/operations.md.',
         width: 24,
         height: 2,
       }),

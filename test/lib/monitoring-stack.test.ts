@@ -3,7 +3,7 @@
  * woken by and where they go, the dashboard, the JSON access logs without query strings or
  * credentials, throttling by context, and least privilege with all of it switched on.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -237,7 +237,7 @@ describe('alarms', () => {
       expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
       expect(alarm.ActionsEnabled).not.toBe(false);
       expect(typeof alarm.AlarmDescription).toBe('string');
-      expect(alarm.AlarmDescription as string).toMatch(/README|npm run |aws [a-z]|Logs Insights/);
+      expect(alarm.AlarmDescription as string).toMatch(/docs\/[\w-]+\.md|npm run |aws [a-z]|Logs Insights/);
     }
   });
 
@@ -264,6 +264,19 @@ describe('alarms', () => {
       }
       return undefined;
     };
+    /** The section at the end of `trail` in one document (`docs/operations.md > Alarms, and what to do.`). */
+    const sectionIn = (file: string, trail: string[]): string | undefined => {
+      if (!existsSync(path.join(root, file))) return undefined;
+      const sections = markdownSections(readFileSync(path.join(root, file), 'utf8'));
+      let candidates = sections;
+      let found: MarkdownSection | undefined;
+      for (const title of trail) {
+        found = candidates.find((section) => section.title === title);
+        if (!found) return undefined;
+        candidates = sections.filter((section) => section.start > found!.start && section.end <= found!.end && section.level > found!.level);
+      }
+      return found?.text;
+    };
     const operationsTable = sectionAt(['Operations', 'Alarms, and what to do']);
     expect(operationsTable).toBeDefined();
     const scripts = Object.keys((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Json }).scripts);
@@ -275,9 +288,9 @@ describe('alarms', () => {
       expect(name).toBeDefined();
       expect(operationsTable).toContain(`\`${name}\``);
       const description = ((alarm as Json).Properties as Json).AlarmDescription as string;
-      for (const [, section] of description.matchAll(/README: ([^.]+)\./g)) {
+      for (const [, file, section] of description.matchAll(/(docs\/[\w-]+\.md) > ([^.]+)\./g)) {
         references += 1;
-        const text = sectionAt(section!.split(' > ').map((heading) => heading.trim()));
+        const text = sectionIn(file!, section!.split(' > ').map((heading) => heading.trim()));
         expect({ alarm: name, section, found: text !== undefined }).toEqual({ alarm: name, section, found: true });
         expect(text).toContain(name);
       }
