@@ -147,7 +147,7 @@ describePackage('the packed package, installed into an app outside the repositor
       ),
     );
     // esbuild's binary comes from its optional platform package, so install scripts are not needed.
-    await mustRun('npm install', 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], app, 90_000);
+    await mustRun('npm install', 'npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], app, 90_000);
 
     // 3. The app, the user's handler module, a tsconfig for the type check.
     const appSource = readFileSync(path.join(FIXTURES, 'app.js'), 'utf8');
