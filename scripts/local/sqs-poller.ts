@@ -100,7 +100,7 @@ export function startPoller(options: PollerOptions): Poller {
 }
 
 /** An SQS record as Lambda's event source mapping builds it. */
-function toRecord(message: Message, queueArn: string): SQSRecord {
+export function toRecord(message: Message, queueArn: string): SQSRecord {
   const messageAttributes: SQSRecord['messageAttributes'] = {};
   for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
     messageAttributes[name] = {

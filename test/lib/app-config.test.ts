@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { appConfigFromContext } from '../../lib/app-config';
-import { CrispBridgeConfigError } from '../../lib/config';
+import { configError } from '../support/config-error';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const PROD = {
@@ -21,15 +21,6 @@ const PROD = {
 const DEV = { ticketCenter: false, websiteHooks: true, removalPolicy: 'destroy' };
 const ENVIRONMENTS = { dev: DEV, prod: PROD };
 
-function configError(fn: () => unknown): CrispBridgeConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CrispBridgeConfigError);
-    return error as CrispBridgeConfigError;
-  }
-  throw new Error('expected a CrispBridgeConfigError, nothing was thrown');
-}
 
 // Protects: -c env=<name> deploys that environment's settings, under that environment's stack name.
 describe('environments', () => {

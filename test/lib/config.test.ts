@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { type CrispBridgeConfig, CrispBridgeConfigError, LOCAL_DEV_ISSUER, configFromContext, validateConfig } from '../../lib/config';
 import { CrispBridge, type CrispBridgeProps } from '../../lib/crisp-bridge';
+import { configError } from '../support/config-error';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const VALID: CrispBridgeConfig = {
@@ -25,16 +26,6 @@ const VALID_CONTEXT: Record<string, unknown> = {
   jwtAudience: 'app',
 };
 
-/** Runs `fn`, expects a CrispBridgeConfigError, and returns it. */
-function configError(fn: () => unknown): CrispBridgeConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CrispBridgeConfigError);
-    return error as CrispBridgeConfigError;
-  }
-  throw new Error('expected a CrispBridgeConfigError, nothing was thrown');
-}
 
 /** Expects `config` to be refused, naming `key`. */
 function expectRefused(config: CrispBridgeConfig, key: string): CrispBridgeConfigError {

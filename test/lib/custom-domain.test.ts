@@ -7,9 +7,10 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type CrispBridgeConfig, CrispBridgeConfigError, configFromContext, validateConfig } from '../../lib/config';
+import { type CrispBridgeConfig, configFromContext, validateConfig } from '../../lib/config';
 import { CrispBridge, type CrispBridgeProps } from '../../lib/crisp-bridge';
 import { CrispBridgeStack } from '../../lib/crisp-bridge-stack';
+import { configError } from '../support/config-error';
 
 const BASE: CrispBridgeProps = { websiteId: '42286ab3-b29a-4fde-8538-da0ae501d825', jwtIssuer: 'https://issuer.example.com/', jwtAudience: ['app'] };
 const DOMAIN = 'crisp.example.com';
@@ -48,15 +49,6 @@ function joined(value: unknown): string {
   return '${' + JSON.stringify(value) + '}';
 }
 
-function configError(fn: () => unknown): CrispBridgeConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CrispBridgeConfigError);
-    return error as CrispBridgeConfigError;
-  }
-  throw new Error('expected a CrispBridgeConfigError, nothing was thrown');
-}
 
 function expectRefused(config: Partial<CrispBridgeConfig>, key: string, message?: RegExp): void {
   const error = configError(() => validateConfig({ ...BASE, ...config }));

@@ -16,6 +16,7 @@ import { CrispBridgeConfigError, type HandlersConfig } from '../../lib/config';
 import { CrispBridge, type CrispBridgeProps } from '../../lib/crisp-bridge';
 import { startDynamoDbEmulator } from '../../scripts/local/emulators/dynamodb';
 import { sqsRecord } from '../support/consumer';
+import { configError } from '../support/config-error';
 
 const execFileAsync = promisify(execFile);
 
@@ -86,15 +87,6 @@ function joined(value: unknown): string {
   return `<${JSON.stringify(value)}>`;
 }
 
-function configError(fn: () => unknown): CrispBridgeConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CrispBridgeConfigError);
-    return error as CrispBridgeConfigError;
-  }
-  throw new Error('expected a CrispBridgeConfigError, nothing was thrown');
-}
 
 /** The error building a CrispBridge with `handlers` throws. */
 function refusal(handlers: HandlersConfig): CrispBridgeConfigError {

@@ -10,6 +10,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { CrispBridgeConfigError } from '../../lib/config';
 import { CrispBridge, type CrispBridgeProps } from '../../lib/crisp-bridge';
 import { CrispBridgeStack } from '../../lib/crisp-bridge-stack';
+import { configError } from '../support/config-error';
 
 type Json = Record<string, unknown>;
 
@@ -74,15 +75,6 @@ function dashboardText(template: Template): string {
   return JSON.stringify(((dashboard as Json).Properties as Json).DashboardBody);
 }
 
-function configError(fn: () => unknown): CrispBridgeConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CrispBridgeConfigError);
-    return error as CrispBridgeConfigError;
-  }
-  throw new Error('expected a CrispBridgeConfigError, nothing was thrown');
-}
 
 /** Builds a CrispBridge with `props` in a fresh stack; returns the configuration error it throws. */
 function refusal(props: CrispBridgeProps): CrispBridgeConfigError {

@@ -11,11 +11,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { type CrispBridgeConfig, CrispBridgeConfigError, MAX_STYLESHEET_BYTES, configFromContext, validateConfig } from '../../lib/config';
+import { type CrispBridgeConfig, MAX_STYLESHEET_BYTES, configFromContext, validateConfig } from '../../lib/config';
 import type { CrispBridgeProps } from '../../lib/crisp-bridge';
 import { CrispBridgeStack } from '../../lib/crisp-bridge-stack';
 import { TicketCenterStylesheet } from '../../lib/constructs/ticket-center-stylesheet';
 import { stylesheetRoute } from '../../scripts/local/stylesheet';
+import { configError } from '../support/config-error';
 
 const BASE: CrispBridgeProps = { websiteId: '42286ab3-b29a-4fde-8538-da0ae501d825', jwtIssuer: 'https://issuer.example.com/', jwtAudience: ['app'] };
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'ticket-center.css');
@@ -37,15 +38,6 @@ function joined(value: unknown): string {
   return '${' + JSON.stringify(value) + '}';
 }
 
-function configError(fn: () => unknown): CrispBridgeConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(CrispBridgeConfigError);
-    return error as CrispBridgeConfigError;
-  }
-  throw new Error('expected a CrispBridgeConfigError, nothing was thrown');
-}
 
 function expectRefused(config: Partial<CrispBridgeConfig>, message: RegExp): void {
   const error = configError(() => validateConfig({ ...BASE, ...config }));

@@ -7,7 +7,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { ConsumerHandler } from '../../functions/consumer/create-handler';
 
@@ -94,27 +93,5 @@ export function sqsRecord(body: string, options: RecordOptions = {}): SQSRecord 
   };
 }
 
-/** The record Lambda's event source mapping makes of a message received from a queue. */
-export function sqsRecordFromMessage(message: Message, queueArn: string): SQSRecord {
-  const messageAttributes: SQSRecord['messageAttributes'] = {};
-  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
-    messageAttributes[name] = { dataType: value.DataType ?? 'String', stringValue: value.StringValue, stringListValues: [], binaryListValues: [] };
-  }
-  const attributes = message.Attributes ?? {};
-  return {
-    messageId: message.MessageId!,
-    receiptHandle: message.ReceiptHandle!,
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: attributes.SenderId ?? 'local',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
-    messageAttributes,
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: queueArn,
-    awsRegion: 'us-east-1',
-  };
-}
+/** The record Lambda's event source mapping makes of a message received from a queue (the local event source's own). */
+export { toRecord as sqsRecordFromMessage } from '../../scripts/local/sqs-poller';
