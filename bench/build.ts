@@ -3,7 +3,7 @@
  * (lib/bundling.ts): ours from functions/, the alternatives from bench/alternatives/.
  */
 import { build } from 'esbuild';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { BUNDLE_ALIASES, BUNDLING, ESM_REQUIRE_BANNER, NODE_TARGET } from '../lib/bundling';
@@ -14,8 +14,12 @@ export const OUT = path.join(ROOT, 'bench', '.out');
 export interface Built {
   name: string;
   file: string;
+  /** The bundle alone (.mjs). */
   bytes: number;
   gzipBytes: number;
+  /** Its source map (.mjs.map), shipped next to it when BUNDLING.sourceMap is on; 0 otherwise. */
+  mapBytes: number;
+  mapGzipBytes: number;
 }
 
 /** esbuild options equivalent to the CDK `BUNDLING` settings. */
@@ -30,6 +34,7 @@ function options(entry: string, outfile: string, aliases: Record<string, string>
     target: NODE_TARGET,
     minify: BUNDLING.minify ?? false,
     sourcemap: BUNDLING.sourceMap ?? false,
+    sourcesContent: BUNDLING.sourcesContent ?? true,
     mainFields: BUNDLING.mainFields ?? ['module', 'main'],
     banner: { js: BUNDLING.banner ?? ESM_REQUIRE_BANNER },
     logLevel: 'error' as const,
@@ -49,14 +54,20 @@ export async function buildAll(): Promise<Record<string, Built>> {
     'base:signer': 'functions/ticket-center-url/handler.ts',
     'base:receiver': 'functions/hook-receiver/handler.ts',
     'base:consumer': 'functions/consumer/handler.ts',
+    // Not a function: the micro-benchmarks (verification, dedupe key, the SDK's SendMessage),
+    // bundled so that they run on the functions' Node, in a child.
+    'micro:core': 'bench/child/micro.ts',
   };
   const built: Record<string, Built> = {};
   for (const [name, entry] of Object.entries(entries)) {
     const file = path.join(OUT, `${name.replace(':', '-')}.mjs`);
     // Ours with the deployed aliases; the alternatives as their authors ship them (default chain).
-    await build(options(path.join(ROOT, entry), file, name.startsWith('ours:') ? BUNDLE_ALIASES : {}));
+    await build(options(path.join(ROOT, entry), file, name.startsWith('ours:') || name.startsWith('micro:') ? BUNDLE_ALIASES : {}));
     const bytes = statSync(file).size;
-    built[name] = { name, file, bytes, gzipBytes: gzipSync(readFileSync(file)).length };
+    const map = `${file}.map`;
+    const mapBytes = existsSync(map) ? statSync(map).size : 0;
+    const mapGzipBytes = mapBytes ? gzipSync(readFileSync(map)).length : 0;
+    built[name] = { name, file, bytes, gzipBytes: gzipSync(readFileSync(file)).length, mapBytes, mapGzipBytes };
   }
   return built;
 }

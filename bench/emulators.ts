@@ -2,9 +2,10 @@
  * The emulators for the benchmark, in their own process so that the CPU the functions use can be
  * measured apart from the emulators'. Each service sits behind a counting proxy (requests by
  * operation, from the X-Amz-Target header); a control endpoint serves and resets the counts.
+ * DynamoDB's proxy can also answer a failed conditional write as DynamoDB does (see `asAws`).
  * Prints one JSON line with the endpoints, then runs until killed.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDynamoDbEmulator } from '../scripts/local/emulators/dynamodb';
@@ -12,21 +13,71 @@ import { startSecretsManagerEmulator } from '../scripts/local/emulators/secrets-
 import { startSqsEmulator } from '../scripts/local/emulators/sqs';
 
 const counts = new Map<string, number>();
+const count = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+
+/**
+ * DynamoDB returns the item that failed a condition when the write asks for it
+ * (`ReturnValuesOnConditionCheckFailure: ALL_OLD`), in the ConditionalCheckFailedException's
+ * body. dynalite accepts the parameter and ignores it. With `returnOld` on, the proxy does what
+ * DynamoDB does: on such a failure it reads the item itself, straight from dynalite (counted as
+ * `proxy.GetItem`, not as a request of the function's) and adds it to the error body. Off, the
+ * function sees dynalite as it is, and takes its fallback.
+ */
+let returnOld = true;
+let readOldItem: ((table: string, key: unknown) => Promise<unknown>) | undefined;
+
+async function asAws(target: string, requestBody: Buffer, status: number, responseBody: Buffer): Promise<Buffer | undefined> {
+  if (!returnOld || status !== 400 || !readOldItem || !/\.(UpdateItem|PutItem|DeleteItem)$/.test(target)) return undefined;
+  const input = JSON.parse(requestBody.toString('utf8')) as { TableName?: string; Key?: unknown; Item?: Record<string, unknown>; ReturnValuesOnConditionCheckFailure?: string };
+  if (input.ReturnValuesOnConditionCheckFailure !== 'ALL_OLD' || !input.TableName) return undefined;
+  const error = JSON.parse(responseBody.toString('utf8')) as { __type?: string; Item?: unknown };
+  if (!String(error.__type).endsWith('ConditionalCheckFailedException') || error.Item) return undefined;
+  // PutItem names no key: the table's key attribute (`pk` or `id` here) comes from the item.
+  const key = input.Key ?? Object.fromEntries(Object.entries(input.Item ?? {}).filter(([name]) => name === 'pk' || name === 'id'));
+  count('proxy.GetItem');
+  const item = await readOldItem(input.TableName, key);
+  return item ? Buffer.from(JSON.stringify({ ...error, Item: item })) : undefined;
+}
 
 async function countingProxy(service: string, target: string): Promise<string> {
   const upstream = new URL(target);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const operation = String(req.headers['x-amz-target'] ?? 'unknown').split('.').pop();
-    counts.set(`${service}.${operation}`, (counts.get(`${service}.${operation}`) ?? 0) + 1);
-    const forward = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
+    const amzTarget = String(req.headers['x-amz-target'] ?? 'unknown');
+    count(`${service}.${amzTarget.split('.').pop()}`);
+    if (service !== 'DynamoDB') {
+      const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
-      },
-    );
-    forward.on('error', () => res.writeHead(502).end());
-    req.pipe(forward);
+      });
+      forward.on('error', () => res.writeHead(502).end());
+      req.pipe(forward);
+      return;
+    }
+    // DynamoDB: buffered both ways, to answer a failed condition as DynamoDB would (see asAws).
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const requestBody = Buffer.concat(chunks);
+      const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        const parts: Buffer[] = [];
+        answer.on('data', (chunk: Buffer) => parts.push(chunk));
+        answer.on('end', () => {
+          const body = Buffer.concat(parts);
+          asAws(amzTarget, requestBody, answer.statusCode ?? 502, body)
+            .catch(() => undefined)
+            .then((rewritten) => {
+              const headers = { ...answer.headers };
+              if (rewritten) {
+                delete headers['x-amz-crc32'];
+                headers['content-length'] = String(rewritten.length);
+              }
+              res.writeHead(answer.statusCode ?? 502, headers).end(rewritten ?? body);
+            });
+        });
+      });
+      forward.on('error', () => res.writeHead(502).end());
+      forward.end(requestBody);
+    });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -45,7 +96,12 @@ async function main(): Promise<void> {
       BillingMode: 'PAY_PER_REQUEST',
     }),
   );
+  readOldItem = async (table, key) =>
+    (await dynamodb.client.send(new GetItemCommand({ TableName: table, Key: key as Record<string, AttributeValue>, ConsistentRead: true }))).Item;
+  // GET: the counts; POST: the counts, then reset; `?returnOld=0|1` switches the DynamoDB behaviour (see asAws).
   const control = createServer((req, res) => {
+    const mode = new URL(req.url ?? '/', 'http://control').searchParams.get('returnOld');
+    if (mode !== null) returnOld = mode === '1';
     if (req.method === 'POST') counts.clear();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Object.fromEntries(counts)));
   });

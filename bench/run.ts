@@ -6,37 +6,44 @@
  *
  *   npm run bench              # the full run (a few minutes on 2 cores)
  *   npm run bench -- --quick   # fewer repetitions, for a quick look
+ *   npm run bench -- --node /path/to/node   # the functions' Node (also BENCH_NODE)
+ *
+ * The functions (cold, warm and per-hook children, and the Express alternative) run on Node.js
+ * 24, Lambda's runtime: `--node`, else BENCH_NODE, else a Node 24 binary fetched from the npm
+ * registry (the `node-<platform>-<arch>` package) into bench/.node24, else, loudly, this Node.
+ * The harness, the emulators and the local pipeline run on the Node that runs this script.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dedupeKey } from '../functions/commons/core/dedupe';
-import { verifyHookSignature } from '../functions/commons/core/hook-signature';
 import { sampleHookBody } from '../scripts/local/sample-hooks';
 import { type Built, OUT, ROOT, buildAll } from './build';
 
 // ---------------------------------------------------------------------------------------------
 // Set-up
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, node: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+});
 if (args.help) {
-  process.stdout.write('Usage: npm run bench [-- --quick] [--out docs/benchmarks.md]\n');
+  process.stdout.write('Usage: npm run bench [-- --quick] [--out docs/benchmarks.md] [--node /path/to/node (else BENCH_NODE, else Node 24 fetched into bench/.node24)]\n');
   process.exit(0);
 }
 const COLD_RUNS = args.quick ? 5 : 11;
 const WARM_REQUESTS = args.quick ? 300 : 1500;
+/** Batches of 10 events per warm batch run. */
+const BATCH_REQUESTS = args.quick ? 60 : 300;
 const REPORT = args.out ?? path.join(ROOT, 'docs', 'benchmarks.md');
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const HOOK_SECRET = 'bench-hook-secret';
 const TICKET_CENTER_SECRET = 'bench-ticket-center-secret';
 const work = mkdtempSync(path.join(tmpdir(), 'crisp-bridge-bench-'));
 const children: ChildProcess[] = [];
-const deadline = setTimeout(() => fail('the benchmark ran over 15 minutes'), 15 * 60_000);
+const deadline = setTimeout(() => fail('the benchmark ran over 40 minutes'), 40 * 60_000);
 
 function fail(message: string): never {
   process.stderr.write(`crisp-bridge bench: ${message}\n`);
@@ -44,6 +51,48 @@ function fail(message: string): never {
   process.exit(1);
 }
 const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+// ---------------------------------------------------------------------------------------------
+// The functions' Node
+
+interface FunctionNode {
+  path: string;
+  version: string;
+  /** How it was chosen, for the report. */
+  source: string;
+  /** Set when it is not Node 24: said loudly on stderr and in the report. */
+  warning?: string;
+}
+
+function nodeVersion(file: string): string | undefined {
+  const result = spawnSync(file, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+  return result.status === 0 ? result.stdout.trim() : undefined;
+}
+
+/** --node, BENCH_NODE, bench/.node24 (fetched with npm if absent), else this process's Node. */
+function functionNode(): FunctionNode {
+  const chosen = (file: string, source: string): FunctionNode => {
+    const version = nodeVersion(file);
+    if (!version) fail(`${file} (${source}) does not run`);
+    return { path: file, version, source, ...(version.startsWith('v24.') ? {} : { warning: `the functions ran on Node.js ${version}, not 24 (Lambda's)` }) };
+  };
+  if (args.node) return chosen(args.node, '--node');
+  if (process.env.BENCH_NODE) return chosen(process.env.BENCH_NODE, 'BENCH_NODE');
+  const prefix = path.join(ROOT, 'bench', '.node24');
+  const pkg = `node-${process.platform}-${process.arch}`;
+  const binary = path.join(prefix, 'node_modules', pkg, 'bin', 'node');
+  if (!existsSync(binary)) {
+    progress(`fetching Node.js 24 for the functions: npm install --no-save --prefix bench/.node24 ${pkg}@24`);
+    const npm = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, `${pkg}@24`], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+    if (npm.status !== 0) progress(`npm install failed: ${(npm.stderr || npm.stdout || String(npm.error)).trim().split('\n').slice(-3).join(' / ')}`);
+  }
+  if (existsSync(binary) && nodeVersion(binary)?.startsWith('v24.')) return chosen(binary, `npm package ${pkg}@24 in bench/.node24`);
+  const fallback = chosen(process.execPath, 'this Node (no Node 24 could be had)');
+  fallback.warning = `NO NODE 24: the functions ran on this machine's Node.js ${process.version}, not Lambda's Node.js 24 (pass --node or BENCH_NODE)`;
+  return fallback;
+}
+
+let FUNCTION_NODE!: FunctionNode;
 
 interface Emulators {
   secretsManager: string;
@@ -125,9 +174,13 @@ function receiverEvent(body: string): unknown {
 }
 
 function consumerEvent(body: string): unknown {
+  return consumerBatch([body]);
+}
+
+/** One SQS event holding a record per body (the event source's batch). */
+function consumerBatch(bodies: string[]): unknown {
   return {
-    Records: [
-      {
+    Records: bodies.map((body) => ({
         messageId: randomUUID(),
         receiptHandle: 'bench',
         body,
@@ -141,8 +194,7 @@ function consumerEvent(body: string): unknown {
         eventSource: 'aws:sqs',
         eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:crisp-bridge-hooks',
         awsRegion: 'us-east-1',
-      },
-    ],
+      })),
   };
 }
 
@@ -186,7 +238,8 @@ interface ChildResult {
 function runChild(script: string, argv: string[], env: NodeJS.ProcessEnv): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bench', 'child', script), ...argv], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const file = path.isAbsolute(script) ? script : path.join(ROOT, 'bench', 'child', script);
+    const child = spawn(FUNCTION_NODE.path, [file, ...argv], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stderr = '';
     let stdoutBytes = 0;
@@ -225,7 +278,7 @@ function procStat(pid: number): { cpuUs: number; maxRssBytes: number } {
 /** Starts the Express alternative; resolves when its first signed hook got 200. */
 async function startExpress(bundle: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; listenMs: number; firstAckMs: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [bundle], { cwd: ROOT, env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(FUNCTION_NODE.path, [bundle], { cwd: ROOT, env: { ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const port = await new Promise<number>((resolve, reject) => {
     let buffer = '';
@@ -246,8 +299,9 @@ async function startExpress(bundle: string, env: NodeJS.ProcessEnv): Promise<{ c
   return { child, port, listenMs, firstAckMs: performance.now() - started };
 }
 
-async function counts(emu: Emulators, reset = false): Promise<Record<string, number>> {
-  const res = await fetch(emu.control, { method: reset ? 'POST' : 'GET' });
+/** The proxies' counts (reset with `reset`); `returnOld` switches DynamoDB's answer to a failed condition (bench/emulators.ts). */
+async function counts(emu: Emulators, reset = false, returnOld?: boolean): Promise<Record<string, number>> {
+  const res = await fetch(returnOld === undefined ? emu.control : `${emu.control}/?returnOld=${returnOld ? 1 : 0}`, { method: reset ? 'POST' : 'GET' });
   return (await res.json()) as Record<string, number>;
 }
 
@@ -272,11 +326,19 @@ const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(2)}x`
 // The run
 
 async function main(): Promise<void> {
+  FUNCTION_NODE = functionNode();
+  progress(`functions on Node.js ${FUNCTION_NODE.version} (${FUNCTION_NODE.source}); harness on ${process.version}`);
+  if (FUNCTION_NODE.warning) process.stderr.write(`\n${'!'.repeat(100)}\nbench: ${FUNCTION_NODE.warning}\n${'!'.repeat(100)}\n\n`);
   progress('building bundles');
   const built = await buildAll();
   progress('starting the emulators (own process)');
   const emu = await startEmulators();
   const env = functionEnv(emu);
+  // Ours as deployed: lib/constructs/bridge-function.ts sets NODE_OPTIONS=--enable-source-maps
+  // (the bundles ship .map files). The alternatives as their authors ship them: no source maps.
+  const DEPLOYED_NODE_OPTIONS = '--enable-source-maps';
+  const oursEnv = { ...env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS };
+  const envOf = (name: string) => (name.startsWith('ours:') || name.startsWith('base:') ? oursEnv : env);
   const report: string[] = [];
   const line = (text = '') => report.push(text);
   const pairs = [
@@ -302,33 +364,40 @@ async function main(): Promise<void> {
   const recordRun = (name: string, b: Record<string, number>) => record(name, b.initAndFirstMs!, b.sinceProcessStartMs!, b.rss!, b.loadMs!, b.firstInvokeMs!);
   for (let run = 0; run < COLD_RUNS; run++) {
     for (const impl of ['ours', 'alt'] as const) {
-      const signer = await runChild('cold.mjs', [built[`${impl}:signer`]!.file, writeJson('signer.json', signerEvent())], env);
+      const signer = await runChild('cold.mjs', [built[`${impl}:signer`]!.file, writeJson('signer.json', signerEvent())], envOf(impl + ':'));
       if (signer.bench.status !== 200) fail(`${impl} signer answered ${signer.bench.status} on a cold start`);
       recordRun(`${impl}:signer`, signer.bench);
-      const consumer = await runChild('cold.mjs', [built[`${impl}:consumer`]!.file, writeJson('consumer.json', consumerEvent(hookBody(1000)))], env);
+      const consumer = await runChild('cold.mjs', [built[`${impl}:consumer`]!.file, writeJson('consumer.json', consumerEvent(hookBody(1000)))], envOf(impl + ':'));
       if (consumer.bench.status !== 200) fail(`${impl} consumer failed its cold start batch`);
       recordRun(`${impl}:consumer`, consumer.bench);
     }
-    const receiver = await runChild('cold.mjs', [built['ours:receiver']!.file, writeJson('receiver.json', receiverEvent(hookBody(1000)))], env);
+    const receiver = await runChild('cold.mjs', [built['ours:receiver']!.file, writeJson('receiver.json', receiverEvent(hookBody(1000)))], oursEnv);
     if (receiver.bench.status !== 200) fail(`our receiver answered ${receiver.bench.status} on a cold start`);
     recordRun('ours:receiver', receiver.bench);
     const express = await startExpress(built['alt:receiver']!.file, env);
     record('alt:receiver', express.firstAckMs, express.firstAckMs, procStat(express.child.pid!).maxRssBytes);
     express.child.kill();
     // Ours without the bundle aliases, for the optimisations table.
-    const baseSigner = await runChild('cold.mjs', [built['base:signer']!.file, writeJson('signer.json', signerEvent())], env);
+    const baseSigner = await runChild('cold.mjs', [built['base:signer']!.file, writeJson('signer.json', signerEvent())], oursEnv);
     recordRun('base:signer', baseSigner.bench);
-    const baseReceiver = await runChild('cold.mjs', [built['base:receiver']!.file, writeJson('receiver.json', receiverEvent(hookBody(1000)))], env);
+    const baseReceiver = await runChild('cold.mjs', [built['base:receiver']!.file, writeJson('receiver.json', receiverEvent(hookBody(1000)))], oursEnv);
     recordRun('base:receiver', baseReceiver.bench);
-    const baseConsumer = await runChild('cold.mjs', [built['base:consumer']!.file, writeJson('consumer.json', consumerEvent(hookBody(1000)))], env);
+    const baseConsumer = await runChild('cold.mjs', [built['base:consumer']!.file, writeJson('consumer.json', consumerEvent(hookBody(1000)))], oursEnv);
     recordRun('base:consumer', baseConsumer.bench);
+    // Ours without --enable-source-maps (the same bundles, the .map beside them unread), for the source maps table.
+    const nomapSigner = await runChild('cold.mjs', [built['ours:signer']!.file, writeJson('signer.json', signerEvent())], env);
+    recordRun('nomap:signer', nomapSigner.bench);
+    const nomapReceiver = await runChild('cold.mjs', [built['ours:receiver']!.file, writeJson('receiver.json', receiverEvent(hookBody(1000)))], env);
+    recordRun('nomap:receiver', nomapReceiver.bench);
+    const nomapConsumer = await runChild('cold.mjs', [built['ours:consumer']!.file, writeJson('consumer.json', consumerEvent(hookBody(1000)))], env);
+    recordRun('nomap:consumer', nomapConsumer.bench);
   }
 
   // 3. Warm latency, CPU, memory, log volume
   progress(`warm runs (${WARM_REQUESTS} requests each)`);
   const warm: Record<string, { p50: number; p99: number; cpuUs: number; maxRss: number; logBytes: number; failures: number }> = {};
-  const warmOurs = async (name: string, bundle: Built, events: unknown[]) => {
-    const result = await runChild('warm.mjs', [bundle.file, writeJson(`${name.replace(/\W/g, '-')}.json`, events), String(WARM_REQUESTS)], env);
+  const warmOurs = async (name: string, bundle: Built, events: unknown[], requests = WARM_REQUESTS) => {
+    const result = await runChild('warm.mjs', [bundle.file, writeJson(`${name.replace(/\W/g, '-')}.json`, events), String(requests)], envOf(name));
     const b = result.bench;
     const calls = b.requests! + b.warmup!;
     warm[name] = { p50: b.p50!, p99: b.p99!, cpuUs: b.cpuUsPerRequest!, maxRss: b.maxRssBytes!, logBytes: result.stdoutBytes / calls, failures: b.failures! };
@@ -345,7 +414,7 @@ async function main(): Promise<void> {
   // Memory under pressure: the heaviest workloads again with V8's heap capped at 64 MB. Unconstrained,
   // V8 grows its heap lazily and the peak says little about what the function needs.
   const capped: Record<string, { maxRss: number; failures: number }> = {};
-  const cappedEnv = { ...env, NODE_OPTIONS: '--max-old-space-size=64' };
+  const cappedEnv = { ...env, NODE_OPTIONS: `${DEPLOYED_NODE_OPTIONS} --max-old-space-size=64` };
   for (const [name, bundle, events] of [
     ['receiver', built['ours:receiver']!, distinct(100_000, 50).map(receiverEvent)],
     ['consumer', built['ours:consumer']!, [uniqueConsumerEvent(100_000)]],
@@ -386,57 +455,57 @@ async function main(): Promise<void> {
     express.child.kill();
   }
 
-  // 4. Requests to each AWS service per hook (counted at the emulators' proxies)
+  // 4. Requests to each AWS service per hook (counted at the emulators' proxies). DynamoDB answers
+  // a failed conditional write as DynamoDB does (the old item with the error, ALL_OLD; the proxy
+  // emulates it, see bench/emulators.ts) unless switched off for the fallback rows.
   progress('requests per hook');
-  const perHook = async (name: string, bundle: Built, events: unknown[]): Promise<Record<string, number>> => {
+  const perHook = async (name: string, bundle: Built, events: unknown[], perEvent = 1): Promise<Record<string, number>> => {
     await counts(emu, true);
-    const result = await runChild('warm.mjs', [bundle.file, writeJson(`${name}.json`, events), String(events.length), '0'], env);
+    const result = await runChild('warm.mjs', [bundle.file, writeJson(`${name.replace(/\W/g, '-')}.json`, events), String(events.length), '0'], envOf(name));
     if (result.bench.failures) fail(`${name}: ${result.bench.failures} failures while counting requests`);
-    return Object.fromEntries(Object.entries(await counts(emu)).map(([key, n]) => [key, n / events.length]));
+    return Object.fromEntries(Object.entries(await counts(emu)).map(([key, n]) => [key, n / (events.length * perEvent)]));
   };
+  await counts(emu, true, true);
   const fresh = distinct(1000, 200);
-  const newEventsOurs = await perHook('count-ours-new', built['ours:consumer']!, fresh.map(consumerEvent));
-  const duplicatesOurs = await perHook('count-ours-dup', built['ours:consumer']!, fresh.map(consumerEvent));
+  const newEventsOurs = await perHook('ours:count-new', built['ours:consumer']!, fresh.map(consumerEvent));
+  const duplicatesOurs = await perHook('ours:count-dup', built['ours:consumer']!, fresh.map(consumerEvent));
   const fresh2 = distinct(1000, 200);
-  const newEventsAlt = await perHook('count-alt-new', built['alt:consumer']!, fresh2.map(consumerEvent));
-  const duplicatesAlt = await perHook('count-alt-dup', built['alt:consumer']!, fresh2.map(consumerEvent));
-  const receiverCounts = await perHook('count-receiver', built['ours:receiver']!, distinct(1000, 200).map(receiverEvent));
+  const newEventsAlt = await perHook('alt:count-new', built['alt:consumer']!, fresh2.map(consumerEvent));
+  const duplicatesAlt = await perHook('alt:count-dup', built['alt:consumer']!, fresh2.map(consumerEvent));
+  const receiverCounts = await perHook('ours:count-receiver', built['ours:receiver']!, distinct(1000, 200).map(receiverEvent));
+  // Batches of 10 (the event source's default batch size): 20 batches, 200 events.
+  const batchBodies = (n: number) => Array.from({ length: n }, () => distinct(1000, 10));
+  const batchesOurs = batchBodies(20);
+  const batchNewOurs = await perHook('ours:count-batch-new', built['ours:consumer']!, batchesOurs.map(consumerBatch), 10);
+  const batchDupOurs = await perHook('ours:count-batch-dup', built['ours:consumer']!, batchesOurs.map(consumerBatch), 10);
+  const batchesAlt = batchBodies(20);
+  const batchNewAlt = await perHook('alt:count-batch-new', built['alt:consumer']!, batchesAlt.map(consumerBatch), 10);
+  const batchDupAlt = await perHook('alt:count-batch-dup', built['alt:consumer']!, batchesAlt.map(consumerBatch), 10);
+  // The same duplicates against dynalite as it is (no item returned): the fallback read.
+  await counts(emu, true, false);
+  const duplicatesOursFallback = await perHook('ours:count-dup-fallback', built['ours:consumer']!, fresh.map(consumerEvent));
+  const duplicatesAltFallback = await perHook('alt:count-dup-fallback', built['alt:consumer']!, fresh2.map(consumerEvent));
+  await counts(emu, true, true);
 
-  // 5. Verification CPU
+  // CPU per event in batches of 10: new events (each batch distinct, see warm.mjs), and duplicates
+  // (one batch sent again and again: the warm-up completes it, every measured run is duplicates).
+  progress(`batches of 10 (${BATCH_REQUESTS} batches each)`);
+  const uniqueBatch = () => consumerBatch(distinct(1000, 10).map((body) => body.replace(/"session_id":"session_[^"]+"/, '"session_id":"session___UNIQUE__"')));
+  for (const impl of ['ours', 'alt'] as const) {
+    await warmOurs(`${impl}:batch-new`, built[`${impl}:consumer`]!, [uniqueBatch()], BATCH_REQUESTS);
+    await warmOurs(`${impl}:batch-dup`, built[`${impl}:consumer`]!, [consumerBatch(distinct(1000, 10))], BATCH_REQUESTS);
+  }
+
+  // 5. Micro-benchmarks (verification, dedupe key, the SDK's SendMessage alone), on the functions' Node.
   progress('verification CPU');
   const body1k = hookBody(1000);
-  const ts = String(Date.now());
-  const sig = createHmac('sha256', HOOK_SECRET).update(`[${ts};${body1k}]`).digest('hex');
-  const verifyInput = { signature: sig, timestamp: ts, rawBody: Buffer.from(body1k), secrets: { current: HOOK_SECRET } };
-  for (let i = 0; i < 5000; i++) verifyHookSignature(verifyInput);
-  const verifyRuns = 50_000;
-  const verifyStart = process.cpuUsage();
-  for (let i = 0; i < verifyRuns; i++) verifyHookSignature(verifyInput);
-  const verifyCpu = process.cpuUsage(verifyStart);
-  const verifyUs = (verifyCpu.user + verifyCpu.system) / verifyRuns;
-  const cpuPer = (f: () => unknown, runs: number): number => {
-    for (let i = 0; i < Math.min(200, runs); i++) f();
-    const start = process.cpuUsage();
-    for (let i = 0; i < runs; i++) f();
-    const used = process.cpuUsage(start);
-    return (used.user + used.system) / runs;
-  };
-  // The SDK client's own CPU per SendMessage (the emulator is in another process).
-  const sdk = new SQSClient({ endpoint: emu.sqs, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }, useQueueUrlAsEndpoint: false });
-  const send = () => sdk.send(new SendMessageCommand({ QueueUrl: emu.queueUrl, MessageBody: body1k, MessageAttributes: { event: { DataType: 'String', StringValue: 'message:send' } } }));
-  for (let i = 0; i < 50; i++) await send();
-  let sdkCpu = 0;
-  for (let i = 0; i < 300; i++) {
-    const start = process.cpuUsage();
-    await send();
-    const used = process.cpuUsage(start);
-    sdkCpu += used.user + used.system;
-  }
-  const sdkSendUs = sdkCpu / 300;
-  sdk.destroy();
   const big = hookBody(100_000);
-  const dedupeUs1k = cpuPer(() => dedupeKey(body1k), 5000);
-  const dedupeUs100k = cpuPer(() => dedupeKey(big), 300);
+  const micro = await runChild(
+    built['micro:core']!.file,
+    [writeJson('micro.json', { body1k, body100k: big, secret: HOOK_SECRET, sqsEndpoint: emu.sqs, queueUrl: emu.queueUrl })],
+    env,
+  );
+  const { verifyUs, dedupeUs1k, dedupeUs100k, sdkSendUs } = micro.bench as Record<'verifyUs' | 'dedupeUs1k' | 'dedupeUs100k' | 'sdkSendUs', number>;
 
   // 6. The local pipeline's throughput (the soak harness, shorter)
   progress('pipeline throughput (npm run test:soak, 1500 hooks)');
@@ -460,9 +529,16 @@ async function main(): Promise<void> {
   line('# crisp-bridge benchmarks');
   line();
   line(`Written by \`npm run bench\`${args.quick ? ' (--quick)' : ''} on ${new Date().toISOString().slice(0, 10)}. Every figure below was measured in the same run,`);
-  line('side by side; ratios are ours / alternative (below 1 is better for us).');
+  line('side by side; ratios are ours / alternative (below 1 is better for us). What they mean at scale (which limit a deployment meets');
+  line('first, the cost at 10 to 1,000 hooks per second) is in [capacity.md](capacity.md).');
   line();
-  line(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, Node.js ${process.version} (Lambda runs Node.js 24 on arm64: absolute numbers differ there, ratios much less).`);
+  line(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'} (${process.arch}), shared with other work while this ran: expect a few percent of noise between runs. Lambda runs Node.js 24 on arm64: absolute numbers differ there, ratios much less.`);
+  line(
+    `- Node: **every function-side figure (cold starts, warm runs, requests per hook, batches, the Express server, the micro-benchmarks of verification, dedupe key and SDK send) ran on Node.js ${FUNCTION_NODE.version}** (${FUNCTION_NODE.source}); ` +
+      `the harness, the emulators and the local pipeline (\`test:soak\`) on Node.js ${process.version}.`,
+  );
+  if (FUNCTION_NODE.warning) line(`- **Warning: ${FUNCTION_NODE.warning}.**`);
+  line(`- Ours runs as deployed, with \`NODE_OPTIONS=${DEPLOYED_NODE_OPTIONS}\` and the source maps beside the bundles (lib/constructs/bridge-function.ts); the alternatives without source maps, as their authors ship them.`);
   line(`- Bundles built with the deployed esbuild settings (lib/bundling.ts: ESM, minified, target ${'node24'}, AWS SDK bundled).`);
   line(`- Versions: @aws-sdk/client-sqs ${v('@aws-sdk/client-sqs')}, @aws-lambda-powertools/idempotency ${v('@aws-lambda-powertools/idempotency')}, crisp-api ${v('crisp-api')}, express ${v('express')}, esbuild ${v('esbuild')}.`);
   line(`- Emulators (Secrets Manager, SQS: fauxqs, DynamoDB: dynalite) run in their own process, behind counting proxies: CPU figures are the function's side only.`);
@@ -478,6 +554,34 @@ async function main(): Promise<void> {
   line('| function | ours raw | ours gzip | alternative raw | alternative gzip | ratio (gzip) |');
   line('| --- | --- | --- | --- | --- | --- |');
   for (const s of sizes) line(`| ${s.key} | ${kib(s.ours.bytes)} | ${kib(s.ours.gzipBytes)} | ${kib(s.alt.bytes)} | ${kib(s.alt.gzipBytes)} | ${ratio(s.ours.gzipBytes, s.alt.gzipBytes)} |`);
+  line();
+  line('Sizes of the bundles alone (.mjs); ours also ships its source map, see "What source maps cost" below.');
+  line();
+
+  line('## What source maps cost');
+  line();
+  line('The deployed bundles ship a source map (lib/bundling.ts: `sourceMap: true`, `sourcesContent: false`, so the map names');
+  line('files and lines but holds no source) and run with `NODE_OPTIONS=--enable-source-maps`, so that a stack trace in the');
+  line('logs points at functions/…ts lines. What that costs, ours, same run (cold start: init + first request, medians;');
+  line('"gzip" approximates what the deployment zip stores):');
+  line();
+  line('| function | bundle raw / gzip | .map raw / gzip | shipped (bundle + map) gzip | cold start without → with --enable-source-maps (interquartile ranges) | from process start, without → with |');
+  line('| --- | --- | --- | --- | --- | --- |');
+  for (const [key] of pairs) {
+    const o = built[`ours:${key}`]!;
+    const withMaps = cold[`ours:${key}`]!;
+    const without = cold[`nomap:${key}`]!;
+    line(
+      `| ${key} | ${kib(o.bytes)} / ${kib(o.gzipBytes)} | ${kib(o.mapBytes)} / ${kib(o.mapGzipBytes)} | ${kib(o.gzipBytes + o.mapGzipBytes)} (+${((o.mapGzipBytes / o.gzipBytes) * 100).toFixed(0)}%) ` +
+        `| ${fmt(median(without.initAndFirst))} (${spread(without.initAndFirst)}) → ${fmt(median(withMaps.initAndFirst))} (${spread(withMaps.initAndFirst)}) ms (${ratio(median(withMaps.initAndFirst), median(without.initAndFirst))}) ` +
+        `| ${fmt(median(without.processToFirst))} → ${fmt(median(withMaps.processToFirst))} ms |`,
+    );
+  }
+  line();
+  line('Both variants ran interleaved in the same cold-start loop; a difference inside the interquartile ranges is this machine\'s noise,');
+  line('not a cost. Node reads a map only when a stack trace through the bundle is formatted (an error logged), then once per');
+  line('process: that first error (not measured here) pays for parsing the .map; the happy path pays nothing per warm request.');
+  line('The shipped size more than doubles, which matters only for the deployment package (far below Lambda\'s 50 MB zipped limit).');
   line();
 
   line('## Cold start');
@@ -517,12 +621,12 @@ async function main(): Promise<void> {
   line('Express server, whose figures therefore include HTTP parsing and its CPU is read from /proc');
   line('(10 ms ticks). CPU excludes the emulators.');
   line();
-  line('| function | body | ours p50 / p99 | alternative p50 / p99 | ours CPU | alternative CPU | CPU ratio | ours peak RSS | alternative peak RSS | ours log bytes |');
+  line('| function | body | ours p50 / p99 | alternative p50 / p99 | ours CPU | alternative CPU | CPU ratio | ours peak RSS | alternative peak RSS | ours / alternative log bytes |');
   line('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const warmRow = (label: string, body: string, o: (typeof warm)[string], a: (typeof warm)[string]) =>
     line(
       `| ${label} | ${body} | ${fmt(o.p50, 2)} / ${fmt(o.p99, 2)} ms | ${fmt(a.p50, 2)} / ${fmt(a.p99, 2)} ms | ${fmt(o.cpuUs, 0)} µs | ${fmt(a.cpuUs, 0)} µs | ${ratio(o.cpuUs, a.cpuUs)} ` +
-        `| ${(o.maxRss / 1048576).toFixed(0)} MB | ${(a.maxRss / 1048576).toFixed(0)} MB | ${fmt(o.logBytes, 0)} |`,
+        `| ${(o.maxRss / 1048576).toFixed(0)} MB | ${(a.maxRss / 1048576).toFixed(0)} MB | ${fmt(o.logBytes, 0)} / ${label === 'receiver' ? 'n/a' : fmt(a.logBytes, 0)} |`,
     );
   warmRow('signer', '-', warm['ours:signer']!, warm['alt:signer']!);
   for (const size of [1000, 100_000]) warmRow('receiver', size === 1000 ? '1 KB' : '100 KB', warm[`ours:receiver:${size}`]!, warm[`alt:receiver:${size}`]!);
@@ -547,42 +651,90 @@ async function main(): Promise<void> {
 
   line('## Requests per hook, and cost');
   line();
-  const show = (c: Record<string, number>) => Object.entries(c).map(([k, n]) => `${k} ${n.toFixed(2)}`).join(', ') || 'none';
+  const show = (c: Record<string, number>) => {
+    const entries = Object.entries(c);
+    const own = entries.filter(([k]) => !k.startsWith('proxy.')).map(([k, n]) => `${k} ${n.toFixed(2)}`).join(', ') || 'none';
+    const emulation = entries.filter(([k]) => k.startsWith('proxy.')).map(([k, n]) => `${k} ${n.toFixed(2)}`).join(', ');
+    return emulation ? `${own} (emulating DynamoDB: ${emulation})` : own;
+  };
+  const ddb = (c: Record<string, number>) => Object.entries(c).filter(([k]) => k.startsWith('DynamoDB.')).reduce((sum, [, n]) => sum + n, 0);
   const writes = (c: Record<string, number>) => Object.entries(c).filter(([k]) => /DynamoDB\.(PutItem|UpdateItem|DeleteItem)$/.test(k)).reduce((sum, [, n]) => sum + n, 0);
   const reads = (c: Record<string, number>) => Object.entries(c).filter(([k]) => /DynamoDB\.(GetItem|Query)$/.test(k)).reduce((sum, [, n]) => sum + n, 0);
-  line('Counted at the emulators\' proxies over 200 hooks (Secrets Manager reads are per process, so they round to zero).');
+  line('Counted at the emulators\' proxies over 200 hooks, requests the function sent (Secrets Manager reads are per process, so they round to zero).');
+  line('"DynamoDB (AWS)": the proxy answers a failed conditional write as DynamoDB does, with the old item when the write asked for it');
+  line('(`ReturnValuesOnConditionCheckFailure: ALL_OLD`, which both consumers ask for); dynalite cannot, so the proxy reads the item');
+  line('itself, straight from dynalite, and adds it to the error: that read is shown as `proxy.GetItem`, is not a request of the function\'s,');
+  line('and has no counterpart on AWS (the item comes back in the write\'s own answer). "dynalite as it is": no item comes back, each');
+  line('consumer takes its fallback read.');
   line();
   line('| path | ours | alternative |');
   line('| --- | --- | --- |');
   line(`| receiver, per hook | ${show(receiverCounts)} | SQS.SendMessage 1.00 (same job) |`);
   line(`| consumer, a new event | ${show(newEventsOurs)} | ${show(newEventsAlt)} |`);
-  line(`| consumer, a duplicate | ${show(duplicatesOurs)} | ${show(duplicatesAlt)} |`);
+  line(`| consumer, a duplicate, DynamoDB (AWS) | ${show(duplicatesOurs)} | ${show(duplicatesAlt)} |`);
+  line(`| consumer, a duplicate, dynalite as it is (fallback) | ${show(duplicatesOursFallback)} | ${show(duplicatesAltFallback)} |`);
+  line(`| DynamoDB requests: new / duplicate (AWS) / duplicate (fallback) | ${ddb(newEventsOurs).toFixed(2)} / ${ddb(duplicatesOurs).toFixed(2)} / ${ddb(duplicatesOursFallback).toFixed(2)} | ${ddb(newEventsAlt).toFixed(2)} / ${ddb(duplicatesAlt).toFixed(2)} / ${ddb(duplicatesAltFallback).toFixed(2)} |`);
   line(`| DynamoDB writes: new / duplicate | ${writes(newEventsOurs).toFixed(2)} / ${writes(duplicatesOurs).toFixed(2)} | ${writes(newEventsAlt).toFixed(2)} / ${writes(duplicatesAlt).toFixed(2)} |`);
+  line();
+
+  line('### Batches of 10');
+  line();
+  line(`The consumer given SQS events of 10 records (the event source's default batch size), 1 KB events. Requests: counted over 20 batches`);
+  line(`(200 events), DynamoDB (AWS) behaviour. CPU: ${BATCH_REQUESTS} batches after a warm-up, per event (the batch's CPU / 10); new: every batch`);
+  line('distinct; duplicates: one batch sent again and again (the warm-up completes it).');
+  line();
+  line('| batch of 10 | ours: requests per event | alternative: requests per event | ours CPU per event | alternative CPU per event | CPU ratio | ours p50 per batch | alternative p50 per batch |');
+  line('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const [label, o, a, wo, wa] of [
+    ['new events', batchNewOurs, batchNewAlt, warm['ours:batch-new']!, warm['alt:batch-new']!],
+    ['duplicates', batchDupOurs, batchDupAlt, warm['ours:batch-dup']!, warm['alt:batch-dup']!],
+  ] as const) {
+    line(
+      `| ${label} | ${show(o)} | ${show(a)} | ${fmt(wo.cpuUs / 10, 0)} µs | ${fmt(wa.cpuUs / 10, 0)} µs | ${ratio(wo.cpuUs, wa.cpuUs)} | ${fmt(wo.p50, 2)} ms | ${fmt(wa.p50, 2)} ms |`,
+    );
+  }
+  const batchFailures = ['ours:batch-new', 'ours:batch-dup', 'alt:batch-new', 'alt:batch-dup'].filter((k) => warm[k]!.failures > 0);
+  if (batchFailures.length) line(`\nFailures in the batch runs: ${batchFailures.map((k) => `${k} ${warm[k]!.failures}`).join(', ')}.`);
   line();
   // List prices, us-east-1, on-demand.
   const price = { apiGateway: 1.0, lambdaRequest: 0.2, lambdaGbSecond: 0.0000133334 * 1e6, sqs: 0.4, ddbWrite: 0.625, ddbRead: 0.125, logsGb: 0.5 };
   const gb = 256 / 1024;
-  const lambda = (ms: number, perHook: number) => perHook * price.lambdaRequest + (gb * ms) / 1000 * price.lambdaGbSecond;
-  const costOf = (consumerMs: number, logBytes: number, c: Record<string, number>) => {
-    const receiver = lambda(warm['ours:receiver:1000']!.p50, 1);
-    const consumer = lambda(consumerMs, 1);
-    const sqs = (1 + 2) * price.sqs; // send; receive + delete by the event source (batches of 1)
-    const ddb = writes(c) * price.ddbWrite + reads(c) * price.ddbRead;
-    const logs = ((warm['ours:receiver:1000']!.logBytes + logBytes + 900) / 1e9) * 1e6 * price.logsGb;
-    return { total: price.apiGateway + receiver + consumer + sqs + ddb + logs, ddb, consumer, logs };
+  // Lambda bills each invocation's duration rounded up to the millisecond.
+  const lambda = (invocationMs: number, invocationsPerHook: number) => invocationsPerHook * (price.lambdaRequest + ((gb * Math.ceil(invocationMs)) / 1000) * price.lambdaGbSecond);
+  const receiverLambda = lambda(warm['ours:receiver:1000']!.p50, 1);
+  /** Per million hooks, each event new; `batch`: records per consumer invocation. */
+  const costOf = (consumerInvocationMs: number, logBytesPerInvocation: number, c: Record<string, number>, batch: number) => {
+    const consumer = lambda(consumerInvocationMs, 1 / batch);
+    // SendMessage by the receiver; ReceiveMessage and DeleteMessageBatch by the event source, one each per batch.
+    const sqs = (1 + 2 / batch) * price.sqs;
+    const ddbCost = writes(c) * price.ddbWrite + reads(c) * price.ddbRead;
+    const logs = ((warm['ours:receiver:1000']!.logBytes + logBytesPerInvocation / batch + 900) / 1e9) * 1e6 * price.logsGb;
+    return { total: price.apiGateway + receiverLambda + consumer + sqs + ddbCost + logs, ddb: ddbCost, consumer, logs, sqs };
   };
-  const ours = costOf(warm['ours:consumer:1000']!.p50, warm['ours:consumer:1000']!.logBytes, newEventsOurs);
-  const alt = costOf(warm['alt:consumer:1000']!.p50, warm['alt:consumer:1000']!.logBytes, newEventsAlt);
+  const ours = costOf(warm['ours:consumer:1000']!.p50, warm['ours:consumer:1000']!.logBytes, newEventsOurs, 1);
+  const alt = costOf(warm['alt:consumer:1000']!.p50, warm['alt:consumer:1000']!.logBytes, newEventsAlt, 1);
+  const ours10 = costOf(warm['ours:batch-new']!.p50, warm['ours:batch-new']!.logBytes, batchNewOurs, 10);
+  const alt10 = costOf(warm['alt:batch-new']!.p50, warm['alt:batch-new']!.logBytes, batchNewAlt, 10);
   line('Cost per million hooks at list prices (us-east-1, on-demand: API Gateway HTTP API $1.00/M, Lambda arm64 $0.20/M + $0.0000133334/GB-s at 256 MB,');
-  line('SQS $0.40/M requests, DynamoDB $0.625/M writes and $0.125/M reads, CloudWatch Logs $0.50/GB), each event new, consumer batches of 1 (the worst case),');
-  line('the same receiver in front of both consumers, warm durations as measured here (Lambda\'s own are of the same order), ~900 bytes of platform and access logs:');
+  line('billed per invocation rounded up to the millisecond, SQS $0.40/M requests, DynamoDB $0.625/M writes and $0.125/M reads, CloudWatch Logs $0.50/GB),');
+  line('each event new, the same receiver in front of both consumers, warm p50 durations as measured here (Lambda\'s own are of the same order),');
+  line('~900 bytes of platform and access logs per hook. Consumer batches of 1 (the worst case, and the figure the target uses), and of 10:');
   line();
-  line('| | ours | Powertools-based consumer | ratio |');
-  line('| --- | --- | --- | --- |');
-  line(`| consumer Lambda | $${ours.consumer.toFixed(2)} | $${alt.consumer.toFixed(2)} | ${ratio(ours.consumer, alt.consumer)} |`);
-  line(`| DynamoDB | $${ours.ddb.toFixed(2)} | $${alt.ddb.toFixed(2)} | ${ratio(ours.ddb, alt.ddb)} |`);
-  line(`| CloudWatch Logs | $${ours.logs.toFixed(2)} | $${alt.logs.toFixed(2)} | ${ratio(ours.logs, alt.logs)} |`);
-  line(`| **total per million hooks** | **$${ours.total.toFixed(2)}** | **$${alt.total.toFixed(2)}** | ${ratio(ours.total, alt.total)} |`);
+  line('| | ours, batches of 1 | Powertools-based, batches of 1 | ratio | ours, batches of 10 | Powertools-based, batches of 10 | ratio |');
+  line('| --- | --- | --- | --- | --- | --- | --- |');
+  const costRow = (label: string, pick: (x: typeof ours) => number, bold = false) => {
+    const b = (text: string) => (bold ? `**${text}**` : text);
+    line(
+      `| ${b(label)} | ${b(`$${pick(ours).toFixed(2)}`)} | ${b(`$${pick(alt).toFixed(2)}`)} | ${ratio(pick(ours), pick(alt))} ` +
+        `| ${b(`$${pick(ours10).toFixed(2)}`)} | ${b(`$${pick(alt10).toFixed(2)}`)} | ${ratio(pick(ours10), pick(alt10))} |`,
+    );
+  };
+  line(`| API Gateway + receiver Lambda | $${(price.apiGateway + receiverLambda).toFixed(2)} | same | | same | same | |`);
+  costRow('SQS', (x) => x.sqs);
+  costRow('consumer Lambda', (x) => x.consumer);
+  costRow('DynamoDB', (x) => x.ddb);
+  costRow('CloudWatch Logs', (x) => x.logs);
+  costRow('total per million hooks', (x) => x.total, true);
   line();
 
   line('## The local pipeline');
@@ -614,27 +766,85 @@ async function main(): Promise<void> {
   line(`   and a string with no escape is used as it is. The dedupe key of a 100 KB event went from about 4 ms to about 2 ms of CPU`);
   line(`   (a one-off measurement on a quiet machine when the change was made); this run: ${fmt(dedupeUs1k, 0)} µs for 1 KB, ${fmt(dedupeUs100k, 0)} µs for 100 KB.`);
   line(`3. **One JSON parse per event in the consumer**: the envelope check hands its parsed object to the handlers.`);
+  line(`4. **One DynamoDB request per duplicate** (functions/commons/aws/dynamodb-dedupe-store.ts): the claim's conditional UpdateItem asks for`);
+  line(`   the old item on failure (\`ReturnValuesOnConditionCheckFailure: ALL_OLD\`), so a duplicate's status comes back with the`);
+  line(`   ConditionalCheckFailedException; the GetItem stays as the fallback for a store that does not return it. This run: a duplicate`);
+  line(`   costs ${ddb(duplicatesOurs).toFixed(2)} DynamoDB request(s) with DynamoDB's behaviour, ${ddb(duplicatesOursFallback).toFixed(2)} with dynalite's (the fallback).`);
+  line(`5. **One parse per hook in the receiver**: the signature check hands on the timestamp it validated and, when only the compact`);
+  line(`   form is signed, the body it parsed to make it; a body that came as text is not decoded from bytes again. The warm runs`);
+  line(`   above send raw-signed bodies, where the saving is the header re-read and the UTF-8 decode (small); the compact path saved a`);
+  line(`   whole JSON.parse of the body (test/functions/hook-receiver.parse-once.test.ts counts the parses).`);
   line();
 
   line('## Targets');
   line();
   const consumerRatio = median(cold['ours:consumer']!.initAndFirst) / median(cold['alt:consumer']!.initAndFirst);
   const receiverRatio = median(cold['ours:receiver']!.processToFirst) / median(cold['alt:receiver']!.processToFirst);
-  const check = (ok: boolean) => (ok ? 'met' : '**missed**');
-  line('| target | measured | |');
-  line('| --- | --- | --- |');
-  line(`| consumer cold start ≤ 0.8x the Powertools-based one | ${consumerRatio.toFixed(2)}x | ${check(consumerRatio <= 0.8)} |`);
-  line(`| receiver cold start to the first acknowledged hook ≤ 0.3x Express + verifyHook | ${receiverRatio.toFixed(2)}x | ${check(receiverRatio <= 0.3)} |`);
-  line(`| verification CPU ≤ 20 µs for a 1 KB body | ${verifyUs.toFixed(1)} µs | ${check(verifyUs <= 20)} |`);
-  line(`| every function fits in 256 MB with a wide margin | ${(cappedPeak / 1048576).toFixed(0)} MB peak with a 64 MB heap, ${cappedFailures} failures | ${check(cappedFailures === 0 && cappedPeak < 128 * 1048576)} |`);
-  line(`| ≤ 2 DynamoDB writes for a new event, ≤ 1 for a duplicate | ${writes(newEventsOurs).toFixed(2)} / ${writes(duplicatesOurs).toFixed(2)} | ${check(writes(newEventsOurs) <= 2.001 && writes(duplicatesOurs) <= 1.001)} |`);
+  const cpuRatio1k = warm['ours:consumer:1000']!.cpuUs / warm['alt:consumer:1000']!.cpuUs;
+  const cpuRatio100k = warm['ours:consumer:100000']!.cpuUs / warm['alt:consumer:100000']!.cpuUs;
+  const costRatio = ours.total / alt.total;
+  const check = (ok: boolean) => (ok ? 'met' : '**not met**');
+  line(`Every figure measured in this run (functions on Node.js ${FUNCTION_NODE.version}); where a target is not met, the measurement says by how much.`);
+  line();
+  line('| target | figure | target | |');
+  line('| --- | --- | --- | --- |');
+  line(
+    `| a duplicate event costs 1 DynamoDB request (DynamoDB's behaviour: the item returned with the failed condition) | ${ddb(duplicatesOurs).toFixed(2)}; fallback without the item: ${ddb(duplicatesOursFallback).toFixed(2)} | ≤ 1 | ${check(ddb(duplicatesOurs) <= 1.001)} |`,
+  );
+  line(
+    `| consumer warm CPU per event, 1 KB, vs the Powertools-based one | ${fmt(warm['ours:consumer:1000']!.cpuUs, 0)} vs ${fmt(warm['alt:consumer:1000']!.cpuUs, 0)} µs = ${cpuRatio1k.toFixed(2)}x | ≤ 0.9x | ${check(cpuRatio1k <= 0.9)} |`,
+  );
+  line(
+    `| consumer warm CPU per event, 100 KB, vs the Powertools-based one | ${fmt(warm['ours:consumer:100000']!.cpuUs, 0)} vs ${fmt(warm['alt:consumer:100000']!.cpuUs, 0)} µs = ${cpuRatio100k.toFixed(2)}x | ≤ 0.9x | ${check(cpuRatio100k <= 0.9)} |`,
+  );
+  line(`| cost per million hooks (batches of 1), vs the Powertools-based consumer | $${ours.total.toFixed(2)} vs $${alt.total.toFixed(2)} = ${costRatio.toFixed(2)}x (batches of 10: ${ratio(ours10.total, alt10.total)}) | ≤ 0.9x | ${check(costRatio <= 0.9)} |`);
+  line(
+    `| consumer cold start (init + first request), vs the Powertools-based one | ${fmt(median(cold['ours:consumer']!.initAndFirst))} vs ${fmt(median(cold['alt:consumer']!.initAndFirst))} ms = ${consumerRatio.toFixed(2)}x | ≤ 0.7x | ${check(consumerRatio <= 0.7)} |`,
+  );
+  line(
+    `| receiver, process start to the first acknowledged hook, vs Express + verifyHook | ${fmt(median(cold['ours:receiver']!.processToFirst))} vs ${fmt(median(cold['alt:receiver']!.processToFirst))} ms = ${receiverRatio.toFixed(2)}x | ≤ 0.18x | ${check(receiverRatio <= 0.18)} |`,
+  );
+  line(`| verification CPU for a 1 KB body | ${verifyUs.toFixed(1)} µs | ≤ 20 µs | ${check(verifyUs <= 20)} |`);
+  line(`| every function fits in 256 MB with a wide margin | ${(cappedPeak / 1048576).toFixed(0)} MB peak with a 64 MB heap, ${cappedFailures} failures | < 128 MB, 0 failures | ${check(cappedFailures === 0 && cappedPeak < 128 * 1048576)} |`);
+  line(`| DynamoDB writes: new event / duplicate | ${writes(newEventsOurs).toFixed(2)} / ${writes(duplicatesOurs).toFixed(2)} | ≤ 2 / ≤ 1 | ${check(writes(newEventsOurs) <= 2.001 && writes(duplicatesOurs) <= 1.001)} |`);
+  line();
+  const logsOurs = warm['ours:consumer:1000']!.logBytes;
+  const logsAlt = warm['alt:consumer:1000']!.logBytes;
+  line('Why the targets not met are not met, from this run\'s figures:');
+  line();
+  line(
+    `- Cost: the two pipelines make the same AWS requests per hook (same SQS, same DynamoDB requests and writes); the difference is CloudWatch Logs, ` +
+      `${fmt(logsOurs, 0)} bytes per event from our consumer (the "event processed" line with dedupe key, event, website, attempt, outcome, durations, for operators) ` +
+      `against ${fmt(logsAlt, 0)} from the Powertools one: $${ours.logs.toFixed(2)} vs $${alt.logs.toFixed(2)} per million. Without that difference the totals would be ` +
+      `${ratio(ours.total - ours.logs + alt.logs, alt.total)}. Both totals are dominated by fixed per-request prices (API Gateway, SQS, DynamoDB) that no code change reduces, ` +
+      `so ≤ 0.9x can only come from logging less, or from fewer requests per hook than the alternative, which makes the same ones.`,
+  );
+  line(
+    `- Consumer warm CPU: both make the same DynamoDB requests through the same SDK client, which dominates a warm event; ours also computes a ` +
+      `canonical dedupe key (${fmt(dedupeUs1k, 0)} µs at 1 KB, ${fmt(dedupeUs100k, 0)} µs at 100 KB) where Powertools hashes the raw body, writes the operator fields ` +
+      `in its UpdateItem and a longer log line. This run does not attribute the rest of the difference further. In batches of 10 (the ` +
+      `deployed batch size) the ratio is ${ratio(warm['ours:batch-new']!.cpuUs, warm['alt:batch-new']!.cpuUs)} for new events and ${ratio(warm['ours:batch-dup']!.cpuUs, warm['alt:batch-dup']!.cpuUs)} for duplicates.`,
+  );
+  line(
+    `- Consumer cold start: loading ours took ${fmt(median(cold['ours:consumer']!.load))} ms against ${fmt(median(cold['alt:consumer']!.load))} ms, its first request ` +
+      `${fmt(median(cold['ours:consumer']!.first))} ms against ${fmt(median(cold['alt:consumer']!.first))} ms (both include the SDK client's first DynamoDB requests and ` +
+      `connection set-up; what else ours does on its first request is not measured apart here).`,
+  );
   line();
   line('## What makes a comparison unfair');
   line();
   line('- The Express receiver is a long-running server, measured over loopback HTTP; ours is a Lambda handler called in-process (API Gateway adds its own latency to ours on AWS). Its cold start is dominated by crisp-api\'s loopback binding (about 500 ms), a property of the library, not of Express.');
   line('- The Powertools consumer keys on the raw body bytes (`eventKeyJmesPath: "body"`): a redelivery serialised differently would be processed twice; ours keys on canonical content. It stores less per record than ours (no operator fields).');
-  line('- dynalite does not return the old item on a failed conditional write, so Powertools falls back to what it does then; on DynamoDB its duplicate path may differ by one read.');
-  line('- Absolute times are this machine\'s x86-64 Node.js 20, not Lambda\'s arm64 Node.js 24; CPU shares and ratios carry over better than milliseconds.');
+  line(
+    '- DynamoDB\'s answer to a failed conditional write is simulated: dynalite accepts `ReturnValuesOnConditionCheckFailure: ALL_OLD` and ignores it, so the counting proxy reads the item itself (straight from dynalite, shown as `proxy.GetItem`, not counted as a request of the function\'s) and adds it to the error, as DynamoDB would. Both consumers ask for ALL_OLD and both benefit; the rows "dynalite as it is" show the fallback each takes when no item comes back. The emulation\'s own read is in the emulator process, whose CPU is not counted. On DynamoDB a write that fails its condition still consumes write capacity (counted here as a write).',
+  );
+  line(
+    `- Ours runs with \`--enable-source-maps\` and its .map files, as deployed; the alternatives without (they could ship maps too, at a cost of the same order; see "What source maps cost").`,
+  );
+  line(
+    `- Absolute times are this machine's ${process.arch} Node.js ${FUNCTION_NODE.version}, not Lambda's arm64 with its CPU share at 256 MB; CPU shares and ratios carry over better than milliseconds. The machine has ${cpus().length} cores shared with other work: run-to-run noise of several percent, more on p99.`,
+  );
+  if (FUNCTION_NODE.warning) line(`- **${FUNCTION_NODE.warning}.**`);
   line();
 
   mkdirSync(path.dirname(REPORT), { recursive: true });

@@ -15,13 +15,14 @@ import {
   type HookKind,
   type Headers,
   buildQueueMessage,
+  checkEnvelope,
   deliveryInfo,
   filteredOut,
   header,
   messageSize,
   parseEnvelope,
 } from '../commons/core/hook-envelope';
-import { type SecretPair, type SignatureFailure, checkFreshness, hookTimestampMs, verifyHookSignature, verifyWebsiteHookKey } from '../commons/core/hook-signature';
+import { type SecretPair, type SignatureFailure, checkFreshness, hookTimestampMs, verifySignedHook, verifyWebsiteHookKey } from '../commons/core/hook-signature';
 import { CanonicalJsonError } from '../commons/core/canonical-json';
 import { dedupeKey } from '../commons/core/dedupe';
 import type { Logger, Metrics } from '../commons/logger';
@@ -96,27 +97,32 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
     return reject(413, 'payload_too_large', `The body is larger than the queue accepts (${config.maxMessageBytes} bytes).`, { bytes: rawBody.length });
   }
 
-  // 2. Authentication. `text` becomes what the signature covers: the bytes received, or their
-  // compact form when only that is signed. From here on nothing else of the body is used.
+  // 2. Authentication. `signed` becomes what the signature covers when that is the compact form
+  // of the bytes received, rather than the bytes. From here on nothing else of the body is used.
+  // The timestamp header is read, and the body parsed, once per hook: the signature check hands
+  // on the timestamp it validated and, when it had to parse the body, the parsed value.
+  const timestampHeader = header(request.headers, 'x-crisp-request-timestamp');
+  let timestampMs: number | undefined;
   let authenticatedWith: Record<string, string>;
-  let signedText: string | undefined;
+  let signed: { text: string; value: unknown } | undefined;
   if (request.kind === 'plugin') {
     const secrets = await deps.hookSecret.get(logger);
     if (!secrets.ok) return unavailable('secret_unavailable', 'The hook signing secret is not configured or cannot be read; retry later.');
     const input = {
       signature: header(request.headers, 'x-crisp-signature'),
-      timestamp: header(request.headers, 'x-crisp-request-timestamp'),
+      timestamp: timestampHeader,
       rawBody,
     };
-    let check = verifyHookSignature({ ...input, secrets: secrets.value });
+    let check = verifySignedHook({ ...input, secrets: secrets.value });
     if (!check.ok && check.reason === 'signature_mismatch') {
       // Maybe the operator has just set a new secret: look again (at most every 30 s).
       const fresh = await deps.hookSecret.refresh(MISMATCH_REFRESH_MS, logger);
-      if (fresh.ok && fresh.value !== secrets.value) check = verifyHookSignature({ ...input, secrets: fresh.value });
+      if (fresh.ok && fresh.value !== secrets.value) check = verifySignedHook({ ...input, secrets: fresh.value });
     }
     if (!check.ok) return reject(401, check.reason, SIGNATURE_MESSAGES[check.reason]);
     authenticatedWith = { signature: check.variant, secret: check.secret };
-    if (check.variant === 'compact') signedText = check.text;
+    timestampMs = check.timestampMs;
+    if (check.variant === 'compact') signed = { text: check.text, value: check.value };
   } else {
     if (!deps.websiteKey) return reject(404, 'not_enabled', 'Website Hooks are not enabled on this deployment.');
     const keys = await deps.websiteKey.get(logger);
@@ -132,19 +138,26 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
     authenticatedWith = { secret: check.secret };
   }
 
-  // 3. Freshness of X-Crisp-Request-Timestamp (required, and signed, for Plugin Hooks).
-  const timestampHeader = header(request.headers, 'x-crisp-request-timestamp');
+  // 3. Freshness of X-Crisp-Request-Timestamp (required, and signed, for Plugin Hooks: already
+  // read by the signature check; optional and unsigned on Website Hooks: read here).
   let ageMs: number | undefined;
-  if (timestampHeader !== undefined) {
-    const timestampMs = hookTimestampMs(timestampHeader);
+  if (timestampMs === undefined && timestampHeader !== undefined) {
+    timestampMs = hookTimestampMs(timestampHeader);
     if (timestampMs === undefined) return reject(401, 'timestamp_malformed', 'X-Crisp-Request-Timestamp is not a timestamp.');
+  }
+  if (timestampMs !== undefined) {
     const fresh = checkFreshness(timestampMs, receivedAt, config.maxAgeSeconds, config.maxFutureSeconds);
     if (!fresh.ok) return stale(fresh, 'The hook');
     ageMs = fresh.ageMs;
   }
 
-  // 4. The envelope, from the signed text.
-  const parsed = parseEnvelope(signedText ?? rawBody);
+  // 4. The envelope, from the signed text (already parsed when only its compact form is signed).
+  // A body that came as text is that text already (the bytes' UTF-8 decoding), unless it holds a
+  // lone surrogate (the bytes carry U+FFFD) or starts with a byte order mark (which decoding
+  // drops): only then are the bytes decoded again.
+  const receivedText =
+    !request.isBase64Encoded && request.body !== undefined && request.body.charCodeAt(0) !== 0xfeff && request.body.isWellFormed() ? request.body : undefined;
+  const parsed = signed ? checkEnvelope(signed.value, signed.text) : parseEnvelope(receivedText ?? rawBody);
   if (!parsed.ok) return reject(400, 'invalid_envelope', parsed.message, { problem: parsed.reason, field: parsed.field });
   const { envelope } = parsed;
   const about = { event: envelope.event, website_id: envelope.websiteId };

@@ -71,13 +71,19 @@ export function dynamoDbDedupeStore(client: DynamoDBClient, tableName: string): 
             ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :nowSeconds OR (#status <> :completed AND leaseExpiresAt < :now)',
             ExpressionAttributeNames: { ...names, '#event': 'event' },
             ExpressionAttributeValues: values,
+            // A duplicate's record comes back with the failure: one request decides it.
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
         );
         return 'claimed';
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException) && (error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+        // Someone has it: done (a duplicate) or in progress elsewhere (retry later).
+        const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+        if (old?.status?.S !== undefined) return old.status.S === COMPLETED ? 'completed' : 'in_progress';
       }
-      // Someone has it: done (a duplicate) or in progress elsewhere (retry later).
+      // A store that does not return the item with the failure (dynalite, the local emulator,
+      // accepts the parameter and ignores it): read it, consistently.
       const current = await client.send(
         new GetItemCommand({ TableName: tableName, Key: { pk: s(claim.key) }, ConsistentRead: true, ProjectionExpression: '#status', ExpressionAttributeNames: { '#status': 'status' } }),
       );

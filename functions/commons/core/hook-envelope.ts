@@ -43,6 +43,15 @@ export function parseEnvelope(body: Uint8Array | string): EnvelopeCheck {
   } catch {
     return { ok: false, reason: 'not_json', message: 'The body is not JSON.' };
   }
+  return checkEnvelope(parsed, text);
+}
+
+/**
+ * The envelope check of `parseEnvelope` on a body already parsed: `parsed` must be what
+ * `JSON.parse(text)` gives, at least in its top-level members (the receiver passes the value
+ * the signature check parsed to make the compact text, so the body is parsed once).
+ */
+export function checkEnvelope(parsed: unknown, text: string): EnvelopeCheck {
   if (!isObject(parsed)) {
     return { ok: false, reason: 'not_an_object', message: 'The body is not a JSON object (a Crisp hook envelope).' };
   }

@@ -43,6 +43,17 @@ export type SignatureCheck =
   | { ok: true; variant: 'compact'; secret: 'current' | 'previous'; text: string }
   | { ok: false; reason: SignatureFailure };
 
+/**
+ * `SignatureCheck` plus what the check read on the way, so that the receiver reads nothing twice:
+ * `timestampMs`, the verified header as `hookTimestampMs` reads it, and for the compact variant
+ * `value`, the body as parsed to make `text`, its top-level members as `JSON.parse(text)` reads
+ * them (see `compactForm`).
+ */
+export type SignedHookCheck =
+  | { ok: true; variant: 'raw'; secret: 'current' | 'previous'; timestampMs: number }
+  | { ok: true; variant: 'compact'; secret: 'current' | 'previous'; text: string; timestampMs: number; value: unknown }
+  | { ok: false; reason: SignatureFailure };
+
 const SIGNATURE_RE = /^[0-9a-fA-F]{64}$/;
 const TIMESTAMP_RE = /^[0-9]{1,16}$/;
 
@@ -50,12 +61,21 @@ const TIMESTAMP_RE = /^[0-9]{1,16}$/;
  * Checks a Plugin Hook's signature. `rawBody` is the body exactly as received (after base64
  * decoding); `timestamp` is the header value, used verbatim as Crisp does.
  */
-export function verifyHookSignature(input: {
+export function verifyHookSignature(input: SignatureInput): SignatureCheck {
+  const check = verifySignedHook(input);
+  if (!check.ok) return check;
+  return check.variant === 'raw' ? { ok: true, variant: 'raw', secret: check.secret } : { ok: true, variant: 'compact', secret: check.secret, text: check.text };
+}
+
+export interface SignatureInput {
   signature: string | undefined;
   timestamp: string | undefined;
   rawBody: Uint8Array;
   secrets: SecretPair;
-}): SignatureCheck {
+}
+
+/** `verifyHookSignature`, handing on the timestamp it validated and the body it parsed (if it did). */
+export function verifySignedHook(input: SignatureInput): SignedHookCheck {
   const signature = input.signature?.trim();
   if (!signature) return { ok: false, reason: 'signature_missing' };
   if (!SIGNATURE_RE.test(signature)) return { ok: false, reason: 'signature_malformed' };
@@ -64,14 +84,14 @@ export function verifyHookSignature(input: {
   if (!TIMESTAMP_RE.test(timestamp)) return { ok: false, reason: 'timestamp_malformed' };
 
   const expected = Buffer.from(signature.toLowerCase(), 'hex');
-  let compact: { text: string; bytes: Buffer } | undefined | null = null; // computed only if the raw bytes do not match
+  let compact: { text: string; bytes: Buffer; value: unknown } | undefined | null = null; // computed only if the raw bytes do not match
   const candidates: Array<['current' | 'previous', string]> = [['current', input.secrets.current]];
   if (input.secrets.previous) candidates.push(['previous', input.secrets.previous]);
   for (const [which, secret] of candidates) {
-    if (timingSafeEqual(hookMac(secret, timestamp, input.rawBody), expected)) return { ok: true, variant: 'raw', secret: which };
+    if (timingSafeEqual(hookMac(secret, timestamp, input.rawBody), expected)) return { ok: true, variant: 'raw', secret: which, timestampMs: timestampMsOf(timestamp) };
     if (compact === null) compact = compactForm(input.rawBody);
     if (compact && timingSafeEqual(hookMac(secret, timestamp, compact.bytes), expected)) {
-      return { ok: true, variant: 'compact', secret: which, text: compact.text };
+      return { ok: true, variant: 'compact', secret: which, timestampMs: timestampMsOf(timestamp), text: compact.text, value: compact.value };
     }
   }
   return { ok: false, reason: 'signature_mismatch' };
@@ -83,17 +103,37 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * `JSON.stringify(JSON.parse(body))`, as Crisp's Node library computes it, when that differs
  * from the raw bytes; undefined when the body is not UTF-8 JSON or already compact. Non-finite
  * numbers (`1e400`) come out as `null` here, as they do in the signer's form.
+ *
+ * Also hands back the parsed value, so that the envelope is checked without parsing `text`
+ * again. `JSON.parse(text)` differs from it only in numbers the round trip changes (non-finite
+ * ones become `null`, `-0` becomes `0`): those are rewritten in its top-level members, the only
+ * ones the envelope check reads. Deeper members stay as parsed from the bytes received.
  */
-function compactForm(rawBody: Uint8Array): { text: string; bytes: Buffer } | undefined {
+function compactForm(rawBody: Uint8Array): { text: string; bytes: Buffer; value: unknown } | undefined {
   let text: string;
+  let value: unknown;
   try {
-    text = JSON.stringify(JSON.parse(utf8.decode(rawBody)));
+    value = JSON.parse(utf8.decode(rawBody));
+    text = JSON.stringify(value);
   } catch {
     return undefined;
   }
   if (text === undefined) return undefined;
   const bytes = Buffer.from(text, 'utf8');
-  return bytes.equals(rawBody) ? undefined : { text, bytes };
+  return bytes.equals(rawBody) ? undefined : { text, bytes, value: asReadBack(value) };
+}
+
+/** `value` with its top-level numbers as `JSON.parse(JSON.stringify(value))` gives them back. */
+function asReadBack(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  for (const [key, member] of Object.entries(value)) {
+    if (typeof member === 'number' && (!Number.isFinite(member) || Object.is(member, -0))) {
+      // defineProperty, not assignment: a member named "__proto__" is an own property here.
+      Object.defineProperty(value, key, { value: Number.isFinite(member) ? 0 : null, writable: true, enumerable: true, configurable: true });
+    }
+  }
+  return value;
 }
 
 /**
@@ -120,8 +160,12 @@ const MILLISECONDS_THRESHOLD = 1e11;
 /** The header as milliseconds since the epoch, whether Crisp sent seconds or milliseconds. */
 export function hookTimestampMs(header: string): number | undefined {
   const value = header.trim();
-  if (!TIMESTAMP_RE.test(value)) return undefined;
-  const n = Number(value);
+  return TIMESTAMP_RE.test(value) ? timestampMsOf(value) : undefined;
+}
+
+/** A timestamp already checked against TIMESTAMP_RE, as milliseconds. */
+function timestampMsOf(checked: string): number {
+  const n = Number(checked);
   return n < MILLISECONDS_THRESHOLD ? n * 1000 : n;
 }
 
