@@ -106,6 +106,11 @@ export interface CrispBridgeConfig extends EventBusConfig {
   /** Receives of a failing message before SQS moves it to the dead-letter queue. @default 5 */
   readonly maxReceiveCount?: number;
   /**
+   * The most batches the consumer runs at once (the SQS event source's maximum concurrency,
+   * 2 to 1000): raise it when events wait in the queue (docs/capacity.md). @default 5
+   */
+  readonly consumerMaxConcurrency?: number;
+  /**
    * How long a message received by the consumer stays hidden: the wait before a failed event is
    * retried. At least the consumer timeout; AWS recommends six times it. In seconds (or a Duration).
    * @default 6 × consumerTimeout (180 s)
@@ -187,6 +192,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof CrispBridgeConfig, KeyKind>> = {
   removalPolicy: 'removalPolicy',
   consumerTimeout: 'integer',
   maxReceiveCount: 'integer',
+  consumerMaxConcurrency: 'integer',
   visibilityTimeout: 'integer',
   domainName: 'string',
   certificateArn: 'string',
@@ -350,6 +356,10 @@ export function validateConfig(config: CrispBridgeConfig, extraKeys: readonly st
     }
   }
 
+  const concurrency = config.consumerMaxConcurrency;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 2 || concurrency > 1000)) {
+    throw invalid('consumerMaxConcurrency', `expected a whole number between 2 and 1000 (the SQS event source's limits), got ${concurrency}.`);
+  }
   const ttlHours = config.dedupeTtlHours ?? DEFAULT_DEDUPE_TTL_HOURS;
   if (!Number.isInteger(ttlHours) || ttlHours < 1 || ttlHours > 24 * 365) {
     throw invalid('dedupeTtlHours', `expected a whole number of hours between 1 and 8760, got ${ttlHours}.`);
@@ -416,6 +426,7 @@ const HOOK_KEYS = [
   'handlers',
   'consumerTimeout',
   'maxReceiveCount',
+  'consumerMaxConcurrency',
   'visibilityTimeout',
   'crispApi',
   'crispApiUrl',

@@ -157,6 +157,7 @@ export class CrispBridge extends Construct {
         handlers: props.handlers,
         dedupeTtlHours: props.dedupeTtlHours,
         timeout: schedule.consumerTimeout,
+        maxConcurrency: props.consumerMaxConcurrency,
         logRetention: props.logRetention,
         metricsNamespace: this.metricsNamespace,
       });
