@@ -101,6 +101,8 @@ async function main(): Promise<void> {
     show('Website Hook key', 'websiteHookKey'),
     `  Hook queue            ${stack.sqs.queueUrl} (dead letters: ${stack.sqs.deadLetterQueueUrl})`,
     `  Dedupe table          ${stack.dynamodb.tableName}; queues and table kept in ${stateDir} (--fresh to empty them)`,
+    `  Event bus             local stand-in at ${stack.eventBridge?.endpoint} ("local bus event" line per event)`,
+    `  Crisp REST API        local stand-in at ${stack.crispApi?.url} ("crisp api call" line per call)`,
     `  Handlers              ${displayPath(handlers.file)} (${handlers.from === 'example' ? 'the shipped example; --handlers <file> for yours' : `from ${handlers.from}`}); the consumer restarts when it changes`,
     '',
     `  Demo dashboard        ${stack.url}/   (sign in, then Support: the Ticket Center embed)`,
