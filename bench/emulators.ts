@@ -3,12 +3,15 @@
  * measured apart from the emulators'. Each service sits behind a counting proxy (requests by
  * operation, from the X-Amz-Target header); a control endpoint serves and resets the counts.
  * DynamoDB's proxy can also answer a failed conditional write as DynamoDB does (see `asAws`).
- * Prints one JSON line with the endpoints, then runs until killed.
+ * EventBridge is the local fake (scripts/local/emulators/eventbridge.ts): its proxy also counts
+ * the entries put and the 64 KB chunks PutEvents bills (`bus.entries`, `bus.chunks64k`: not
+ * requests). Prints one JSON line with the endpoints, then runs until killed.
  */
 import { type AttributeValue, CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDynamoDbEmulator } from '../scripts/local/emulators/dynamodb';
+import { startEventBridgeEmulator } from '../scripts/local/emulators/eventbridge';
 import { startSecretsManagerEmulator } from '../scripts/local/emulators/secrets-manager';
 import { startSqsEmulator } from '../scripts/local/emulators/sqs';
 
@@ -44,6 +47,31 @@ async function countingProxy(service: string, target: string): Promise<string> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const amzTarget = String(req.headers['x-amz-target'] ?? 'unknown');
     count(`${service}.${amzTarget.split('.').pop()}`);
+    if (service === 'EventBridge') {
+      // Buffered, to count the entries and the billed 64 KB chunks (each entry is billed per started 64 KB).
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        try {
+          const input = JSON.parse(body.toString('utf8')) as { Entries?: Array<{ Source?: string; DetailType?: string; Detail?: string; Time?: unknown }> };
+          for (const entry of input.Entries ?? []) {
+            const bytes = (entry.Time !== undefined ? 14 : 0) + Buffer.byteLength(entry.Source ?? '') + Buffer.byteLength(entry.DetailType ?? '') + Buffer.byteLength(entry.Detail ?? '');
+            count('bus.entries');
+            for (let i = 0; i < Math.max(1, Math.ceil(bytes / 65_536)); i++) count('bus.chunks64k');
+          }
+        } catch {
+          // not JSON: the fake answers it
+        }
+        const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        forward.on('error', () => res.writeHead(502).end());
+        forward.end(body);
+      });
+      return;
+    }
     if (service !== 'DynamoDB') {
       const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -88,6 +116,8 @@ async function main(): Promise<void> {
   const secrets = await startSecretsManagerEmulator({ 'ticket-center': process.env.BENCH_TICKET_CENTER_SECRET ?? 'bench-ticket-center-secret', hooks: process.env.BENCH_HOOK_SECRET ?? 'bench-hook-secret' });
   const sqs = await startSqsEmulator({ visibilityTimeoutSeconds: 30 });
   const dynamodb = await startDynamoDbEmulator({ tableName: 'crisp-bridge-dedupe' });
+  // The local fake, not EventBridge: it accepts a put at once and logs nothing here.
+  const eventbridge = await startEventBridgeEmulator({ log: () => undefined });
   await dynamodb.client.send(
     new CreateTableCommand({
       TableName: 'powertools-idempotency',
@@ -102,7 +132,11 @@ async function main(): Promise<void> {
   const control = createServer((req, res) => {
     const mode = new URL(req.url ?? '/', 'http://control').searchParams.get('returnOld');
     if (mode !== null) returnOld = mode === '1';
-    if (req.method === 'POST') counts.clear();
+    if (req.method === 'POST') {
+      counts.clear();
+      eventbridge.events.length = 0; // the fake keeps every event; nothing here reads them
+      eventbridge.calls.length = 0;
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(Object.fromEntries(counts)));
   });
   await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
@@ -111,6 +145,7 @@ async function main(): Promise<void> {
       secretsManager: await countingProxy('SecretsManager', secrets.endpoint),
       sqs: await countingProxy('SQS', sqs.endpoint),
       dynamodb: await countingProxy('DynamoDB', dynamodb.endpoint),
+      eventbridge: await countingProxy('EventBridge', eventbridge.endpoint),
       control: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
       queueUrl: sqs.queueUrl,
       ticketCenterSecretId: secrets.arnOf('ticket-center'),

@@ -28,7 +28,8 @@ export function createConsumerHandler(handlerModule: unknown, env: Env = process
   const handlerConfig = loadHandlerConfig(env, handlers);
   const logger = createLogger({ dimensions: { service: 'consumer' } });
   const store = dynamoDbDedupeStore(createDynamoDbClient(), config.tableName);
-  const deadLetter = config.deadLetterQueueUrl ? sqsDeadLetterQueue(createSqsClient(), config.deadLetterQueueUrl) : undefined;
+  // The SQS client is made on the first dead letter, not at cold start: most environments never send one.
+  const deadLetter = config.deadLetterQueueUrl ? sqsDeadLetterQueue(createSqsClient, config.deadLetterQueueUrl) : undefined;
   // Only with BUS_NAME set (the construct's eventBus on): no EventBridge client otherwise.
   const eventBus = config.eventBus && { publisher: eventBridgePublisher(createEventBridgeClient(), config.eventBus.busName), source: config.eventBus.source };
   const secrets = handlerSecrets(handlerConfig.secretIds, logger);

@@ -66,6 +66,7 @@ interface DecodedRecord {
   event: CrispEvent;
   key: string;
   deliveryAttempt: number | undefined;
+  /** Stored in the dedupe record (`npm run event`), not logged. */
   deliveryAttemptLimit: number | undefined;
   receiveCount: number | undefined;
   hookKind: HookKind;
@@ -139,12 +140,13 @@ function decode(record: SQSRecord, logger: Logger, maxReceiveCount: number | und
 async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: PublishSlot): Promise<string[]> {
   const [first] = copies as [DecodedRecord, ...DecodedRecord[]];
   const { event, key } = first;
+  // Crisp's attempt limit is not repeated here: it is the same on every delivery, and the
+  // receiver's `hook accepted` line (same dedupeKey) has it.
   const about = (copy: DecodedRecord) => ({
     event: event.event,
     website_id: event.website_id,
     dedupeKey: key,
     attempt: copy.deliveryAttempt,
-    attemptLimit: copy.deliveryAttemptLimit,
     receiveCount: copy.receiveCount,
     messageId: copy.record.messageId,
   });

@@ -29,8 +29,13 @@ export function sqsHookQueue(client: SQSClient, queueUrl: string): HookQueue {
   };
 }
 
-/** The dead-letter port: a copy of the record (body and attributes) plus `deadLetterReason`. */
-export function sqsDeadLetterQueue(client: SQSClient, queueUrl: string): DeadLetterQueue {
+/**
+ * The dead-letter port: a copy of the record (body and attributes) plus `deadLetterReason`.
+ * `client` may be a factory, called on the first dead letter: most execution environments never
+ * send one, and need not pay for making an SQS client at cold start.
+ */
+export function sqsDeadLetterQueue(client: SQSClient | (() => SQSClient), queueUrl: string): DeadLetterQueue {
+  let made: SQSClient | undefined = typeof client === 'function' ? undefined : client;
   return {
     async send(record, reason) {
       // SQS takes at most 10 attributes per message: keep up to 8 of the original ones (the receiver
@@ -40,7 +45,8 @@ export function sqsDeadLetterQueue(client: SQSClient, queueUrl: string): DeadLet
       for (const [name, value] of originals.slice(0, 8)) attributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
       attributes.deadLetterReason = { DataType: 'String', StringValue: attributeText(reason, 256) || 'permanent error' };
       attributes.deadLetterSourceMessageId = { DataType: 'String', StringValue: record.messageId };
-      await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, MessageAttributes: attributes }));
+      made ??= (client as () => SQSClient)();
+      await made.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: record.body, MessageAttributes: attributes }));
     },
   };
 }
