@@ -13,6 +13,7 @@ Commands:
   status               messages waiting and in flight in the hook queue and its dead-letter queue,
                        and the last redrive
   peek [--max N]       the dead letters (default 10): event, website, delivery attempt, dedupe key,
+                       the consumer's reason when it dead-lettered one itself (PermanentError),
                        and the dedupe record's failures and last error; --body adds the message body
                        (customer data: mind where you paste it). Messages stay in the queue.
   redrive              moves every dead letter back to the hook queue (SQS message-move task) and
@@ -85,6 +86,7 @@ async function main(): Promise<number> {
         out('');
         out(`  message ${letter.messageId} (sent ${letter.sentAt ?? '?'})`);
         out(`    event ${letter.event ?? '?'}, website ${letter.websiteId ?? '?'}, Crisp delivery attempt ${letter.deliveryAttempt ?? '?'}`);
+        out(letter.reason !== undefined ? `    dead-lettered by the consumer: ${letter.reason}` : '    moved by SQS after the last receive');
         if (letter.unreadable) out(`    unreadable by the consumer: ${letter.unreadable}`);
         if (letter.dedupeKey) out(`    dedupe key ${letter.dedupeKey}`);
         if (letter.record) {

@@ -75,6 +75,11 @@ export interface DeadLetter {
   event: string | undefined;
   websiteId: string | undefined;
   deliveryAttempt: string | undefined;
+  /**
+   * Why it is here when the consumer sent it itself (a handler's `PermanentError`, an event the
+   * bus refused): the `deadLetterReason` attribute; undefined when SQS moved it after the last receive.
+   */
+  reason: string | undefined;
   /** Its dedupe key, when the body is a readable Crisp envelope. */
   dedupeKey: string | undefined;
   /** What the dedupe table says of it: status, failures, last error. */
@@ -130,6 +135,7 @@ export async function peekDeadLetters(
           event: attributes[ATTRIBUTES.event]?.StringValue,
           websiteId: attributes[ATTRIBUTES.websiteId]?.StringValue,
           deliveryAttempt: attributes[ATTRIBUTES.deliveryAttempt]?.StringValue,
+          reason: attributes.deadLetterReason?.StringValue,
           dedupeKey: key,
           record: undefined,
           unreadable,

@@ -29,6 +29,8 @@ import { LOCAL_ENDPOINTS_FILE, type LocalEndpoints, type OpsTarget, targetFromLo
 import { type DynamoDbEmulator, startDynamoDbEmulator } from '../../scripts/local/emulators/dynamodb';
 import { type SqsEmulator, startSqsEmulator } from '../../scripts/local/emulators/sqs';
 import { sampleHookBody } from '../../scripts/local/sample-hooks';
+import { sqsDeadLetterQueue } from '../../functions/commons/aws/sqs';
+import { sqsRecord } from '../support/consumer';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 /** Text of the message:send sample: it must not leave peek unless asked for. */
@@ -186,7 +188,7 @@ describe('peekDeadLetters (fauxqs + dynalite)', () => {
     const byId = new Map(letters.map((letter) => [letter.messageId, letter]));
 
     const plainLetter = byId.get(plain.messageId)!;
-    expect(plainLetter).toMatchObject({ event: 'message:send', websiteId: WEBSITE_ID, deliveryAttempt: '1', dedupeKey: plainKey, unreadable: undefined });
+    expect(plainLetter).toMatchObject({ event: 'message:send', websiteId: WEBSITE_ID, deliveryAttempt: '1', dedupeKey: plainKey, unreadable: undefined, reason: undefined });
     expect(plainLetter.record).toMatchObject({ pk: plainKey, status: 'FAILED', failures: 5, claims: 5, lastError: 'Error: CRM answered 502', event: 'message:send' });
     expect(typeof plainLetter.record!.lastFailedAt).toBe('number');
     expect(plainLetter.receiveCount).toBeGreaterThanOrEqual(1);
@@ -210,6 +212,15 @@ describe('peekDeadLetters (fauxqs + dynalite)', () => {
     expect(await waitingIn(sqs.deadLetterQueueUrl)).toEqual({ waiting: 3, inFlight: 0 });
     const again = await receiveAll(sqs.deadLetterQueueUrl);
     expect(again.map((message) => message.MessageId).sort()).toEqual([plain.messageId, encoded.messageId, unreadable.messageId].sort());
+  });
+
+  test("a consumer's own dead letter (PermanentError) shows its reason; SQS's moves show none", async () => {
+    const text = sampleHookBody('message:send', { websiteId: WEBSITE_ID });
+    await sqsDeadLetterQueue(sqs.client, sqs.deadLetterQueueUrl).send(sqsRecord(text, { attempt: 1 }), 'PermanentError: the CRM refused the contact');
+    const moved = await sendTo(sqs.deadLetterQueueUrl, sampleHookBody('message:send', { websiteId: WEBSITE_ID }), receiverAttributes('message:send', { deliveryAttempt: 1 }));
+    const letters = await peekDeadLetters(sqs.client, db.client, target);
+    expect(letters.find((letter) => letter.dedupeKey === dedupeKey(text))).toMatchObject({ reason: 'PermanentError: the CRM refused the contact', event: 'message:send' });
+    expect(letters.find((letter) => letter.messageId === moved)).toMatchObject({ reason: undefined });
   });
 
   test('showBody adds the decoded body', async () => {
