@@ -4,6 +4,7 @@
  * See scripts/ops/replay.ts for what a replay does and does not do, and docs/event-bus.md.
  */
 import './quiet-node-warnings'; // first: keeps the AWS SDK's Node-version warning out of the output
+import { stackOfEnvironment } from './ops/cdk-environment';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { parseArgs } from 'node:util';
 import {
@@ -36,6 +37,7 @@ these events again and dedupe on detail.dedupeKey; your handlers do not run agai
   --interval <s>       seconds between progress checks (default 5)
 
 Target (default: the stack CrispBridge, in AWS_REGION / your AWS profile's region):
+  --env <name>         the stack of that cdk.json environment (its stackName, else CrispBridge-<name>, and region)
   --stack <name>       the stack, deployed with eventBus (its EventArchiveName output)
   --region <region>    its region
   --archive <name>     the archive, instead of reading the stack's outputs
@@ -56,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
       'no-wait': { type: 'boolean', default: false },
       interval: { type: 'string' },
       stack: { type: 'string' },
+      env: { type: 'string' },
       region: { type: 'string' },
       archive: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -81,8 +84,11 @@ async function main(argv: string[]): Promise<number> {
     throw new Error(`--name "${values.name}": at most 64 letters, digits, . - and _`);
   }
 
-  const archiveName = values.archive ?? (await archiveNameFromStack(cloudFormationClient(values.region), values.stack ?? 'CrispBridge'));
-  const events = new EventBridgeClient({ region: values.region });
+  if (values.stack !== undefined && values.env !== undefined) throw new Error('--stack and --env name the same thing: give one');
+  const fromEnv = stackOfEnvironment(values.env);
+  const region = values.region ?? fromEnv.region;
+  const archiveName = values.archive ?? (await archiveNameFromStack(cloudFormationClient(region), values.stack ?? fromEnv.stackName));
+  const events = new EventBridgeClient({ region });
   const source = await describeSource(events, archiveName);
   if (source.retentionDays && from.getTime() < now.getTime() - source.retentionDays * 86_400_000) {
     process.stderr.write(`note: the archive keeps events ${source.retentionDays} days: the start of the window is older, those events are gone\n`);

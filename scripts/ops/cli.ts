@@ -3,10 +3,12 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { localStateDir } from '../local/dev-issuer';
+import { stackOfEnvironment } from './cdk-environment';
 import { type OpsTarget, targetFromLocalStack, targetFromStack } from './target';
 
 export const TARGET_OPTIONS = {
   stack: { type: 'string' },
+  env: { type: 'string' },
   region: { type: 'string' },
   local: { type: 'boolean', default: false },
   'queue-url': { type: 'string' },
@@ -15,6 +17,7 @@ export const TARGET_OPTIONS = {
 } as const;
 
 export const TARGET_HELP = `Target (default: the deployed stack CrispBridge, in AWS_REGION / your AWS profile's region):
+  --env <name>         the stack of that cdk.json environment (its stackName, else CrispBridge-<name>, and region)
   --stack <name>       the stack name (default CrispBridge)
   --region <region>    its region
   --local              the local stack started with npm start
@@ -23,6 +26,7 @@ export const TARGET_HELP = `Target (default: the deployed stack CrispBridge, in 
 
 export interface TargetValues {
   stack?: string | undefined;
+  env?: string | undefined;
   region?: string | undefined;
   local?: boolean | undefined;
   'queue-url'?: string | undefined;
@@ -44,10 +48,11 @@ export async function opsContext(values: TargetValues): Promise<OpsContext> {
     if (!values['queue-url'] || !values['dlq-url']) throw new Error('--queue-url and --dlq-url go together');
     target = { queueUrl: values['queue-url'], deadLetterQueueUrl: values['dlq-url'], tableName: values.table, description: 'the given queues' };
   } else {
-    const stackName = values.stack ?? 'CrispBridge';
-    target = await targetFromStack(new CloudFormationClient({ region: values.region }), stackName);
+    if (values.stack !== undefined && values.env !== undefined) throw new Error('--stack and --env name the same thing: give one');
+    const fromEnv = stackOfEnvironment(values.env);
+    target = await targetFromStack(new CloudFormationClient({ region: values.region ?? fromEnv.region }), values.stack ?? fromEnv.stackName);
   }
-  const region = values.region;
+  const region = values.region ?? (values.local ? undefined : stackOfEnvironment(values.env).region);
   return {
     target,
     // The endpoint (AWS_ENDPOINT_URL_SQS when set) serves every queue URL.
