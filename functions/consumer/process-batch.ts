@@ -18,7 +18,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CanonicalJsonError } from '../commons/core/canonical-json';
 import { ATTRIBUTES, type HookKind, parseEnvelope } from '../commons/core/hook-envelope';
-import { type DedupeStore, dedupeKey, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
+import { type DedupeStore, dedupeKey, dedupeKeyOfValidJson, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
 import { type CrispEnvelope, buildBusEntry } from '../commons/core/event-bus-entry';
 import type { CrispApi, CrispApiFactory } from '../commons/core/crisp-api';
 import type { Logger } from '../commons/logger';
@@ -115,12 +115,17 @@ function decode(record: SQSRecord, logger: Logger, maxReceiveCount: number | und
     return undefined;
   };
   const encoding = record.messageAttributes?.[ATTRIBUTES.bodyEncoding]?.stringValue;
-  const raw = encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body ?? '', 'utf8');
-  const parsed = parseEnvelope(raw);
+  const body = encoding === 'base64' ? record.body : (record.body ?? '');
+  // A well-formed string is its own UTF-8 round trip: parsed as it is, without encoding and
+  // decoding it again (a lone surrogate would become U+FFFD that way, so such a body still takes it).
+  const wellFormed = encoding !== 'base64' && body.isWellFormed();
+  const parsed = parseEnvelope(encoding === 'base64' ? Buffer.from(body, 'base64') : wellFormed ? body : Buffer.from(body, 'utf8'));
   if (!parsed.ok) return fail(`${parsed.reason}${parsed.field ? ` (${parsed.field})` : ''}`);
   let key: string;
   try {
-    key = dedupeKey(parsed.text);
+    // parseEnvelope has just parsed this text with JSON.parse, and text decoded from bytes is
+    // always well-formed: the key's parser need not check either again.
+    key = wellFormed || parsed.text.isWellFormed() ? dedupeKeyOfValidJson(parsed.text) : dedupeKey(parsed.text);
   } catch (error) {
     return fail(error instanceof CanonicalJsonError && error.problem !== 'syntax' ? error.problem : 'not_json');
   }

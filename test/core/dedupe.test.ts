@@ -5,7 +5,7 @@
  * canonical string written by hand.
  */
 import { execFileSync } from 'node:child_process';
-import { DEDUPE_KEY_FIELDS, LEASE_MARGIN_MS, dedupeKey, leaseExpiry, recordExpiry } from '../../functions/commons/core/dedupe';
+import { DEDUPE_KEY_FIELDS, LEASE_MARGIN_MS, dedupeKey, dedupeKeyOfValidJson, leaseExpiry, recordExpiry } from '../../functions/commons/core/dedupe';
 import { sampleHookBody } from '../../scripts/local/sample-hooks';
 
 const WEBSITE_ID = '8c842203-7ed8-4e29-a608-7cf78a7d415e';
@@ -166,5 +166,42 @@ describe('lease and record lifetimes', () => {
     expect(recordExpiry(1_700_000_000_999, 1)).toBe(1_700_003_600);
     expect(recordExpiry(1_700_000_001_000, 1)).toBe(1_700_003_601);
     expect(Number.isInteger(recordExpiry(now + 0.5, 24))).toBe(true);
+  });
+});
+
+describe('dedupeKeyOfValidJson (the consumer, on a body it has just parsed)', () => {
+  // A deterministic generator of valid JSON objects: escapes (quotes, backslash runs, unicode,
+  // lone-surrogate escapes), whitespace, number literals, nesting, repeated and extra members.
+  const pieces = ['a', '', '\\"', '\\\\', '\\\\\\"x', '\\u00e9', 'é', '\\n', '\\/', 'x\\\\', '😀', '\\ud83d\\ude00', '\\ud800', 'lorem ipsum '];
+  let seed = 1;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+  const ws = () => [' ', '', '\n', '\t', ''][rnd(5)]!;
+  const str = () => '"' + Array.from({ length: rnd(5) }, () => pieces[rnd(pieces.length)]).join('') + '"';
+  const numbers = ['0', '-1', '1.50', '1E+5', '12345678901234567890', '-0.0e-3', '1e400'];
+  const value = (depth: number): string => {
+    const kind = rnd(depth > 3 ? 4 : 7);
+    if (kind === 0) return str();
+    if (kind === 1) return numbers[rnd(numbers.length)]!;
+    if (kind === 2) return ['true', 'false', 'null'][rnd(3)]!;
+    if (kind <= 4) return `[${ws()}${Array.from({ length: rnd(4) }, () => value(depth + 1)).join(`${ws()},${ws()}`)}]`;
+    return `{${ws()}${Array.from({ length: rnd(4) }, () => `${str()}${ws()}:${ws()}${value(depth + 1)}`).join(',')}${ws()}}`;
+  };
+  const outcome = (key: () => string) => {
+    try {
+      return key();
+    } catch (error) {
+      return `${(error as Error).name}: ${(error as Error).message}`;
+    }
+  };
+
+  it('gives the key (or the error) dedupeKey gives, byte for byte', () => {
+    for (let i = 0; i < 20_000; i++) {
+      const fields = ['data', 'event', 'timestamp', 'website_id', 'extra', 'data'].filter(() => rnd(3) > 0);
+      const text = `${ws()}{${fields.map((field) => `"${field}":${ws()}${value(0)}`).join(',')}}${ws()}`;
+      JSON.parse(text);
+      expect(outcome(() => dedupeKeyOfValidJson(text))).toBe(outcome(() => dedupeKey(text)));
+    }
+    const deep = `{"data":${'['.repeat(300)}${']'.repeat(300)}}`;
+    expect(outcome(() => dedupeKeyOfValidJson(deep))).toBe(outcome(() => dedupeKey(deep)));
   });
 });

@@ -8,7 +8,7 @@
  * share one.
  */
 import { createHash } from 'node:crypto';
-import { canonicalMembers } from './canonical-json';
+import { type CanonicalOptions, canonicalMembers } from './canonical-json';
 
 /** Envelope members the key is made of (everything Crisp sends about the event itself), in sorted order. */
 export const DEDUPE_KEY_FIELDS = ['data', 'event', 'timestamp', 'website_id'] as const;
@@ -22,7 +22,19 @@ export const DEDUPE_KEY_FIELDS = ['data', 'event', 'timestamp', 'website_id'] as
  * Throws `SyntaxError` if the body is not a JSON object.
  */
 export function dedupeKey(body: string): string {
-  const members = canonicalMembers(body);
+  return keyOf(body, {});
+}
+
+/**
+ * `dedupeKey` of a body the caller has just parsed with `JSON.parse` and found well-formed
+ * (`isWellFormed()`): the same key, without checking again what those checks guarantee.
+ */
+export function dedupeKeyOfValidJson(body: string): string {
+  return keyOf(body, { validWellFormedJson: true });
+}
+
+function keyOf(body: string, options: CanonicalOptions): string {
+  const members = canonicalMembers(body, options);
   // Hashed piece by piece: the same bytes as the canonical text, without building it.
   const hash = createHash('sha256').update('{', 'utf8');
   let first = true;
