@@ -12,6 +12,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
+import { startLocalStack } from '../../scripts/local/stack';
 
 jest.setTimeout(180_000);
 
@@ -379,5 +381,43 @@ describePackage('the packed package, installed into an app outside the repositor
     it('type-checks under moduleResolution node10 too (crisp-bridge/handlers through typesVersions)', () => {
       expect({ code: typecheckNode10.code, output: typecheckNode10.code === 0 ? '' : describeRun('tsc', typecheckNode10) }).toEqual({ code: 0, output: '' });
     });
+
+    // What `npm start -- --handlers ../app/src/crisp-handlers.ts` does from a clone: the module,
+    // importing crisp-bridge from the app's own node_modules, runs in the local consumer process.
+    it('runs on the local stack from its own folder, with its setting and secret', async () => {
+      const chunks: string[] = [];
+      const write = process.stdout.write;
+      process.stdout.write = ((chunk: string | Uint8Array) => {
+        chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+        return true;
+      }) as typeof process.stdout.write;
+      const stateDir = path.join(root, 'local');
+      const stack = await startLocalStack({
+        port: 0,
+        stateDir,
+        consumerProcess: true,
+        handlers: path.join(app, 'src', 'crisp-handlers.ts'),
+        handlerSettings: { SLACK_CHANNEL: '#support-local' },
+        handlerSecrets: { CRM_KEY: 'local-crm-key' },
+        hookSecret: 'pack-test-hook-secret',
+      });
+      try {
+        await stack.consumerProcess!.ready();
+        const body = sampleHookBody('message:send', { websiteId: stack.websiteId });
+        const response = await fetch(`${stack.url}/hooks/crisp`, {
+          method: 'POST',
+          headers: hookHeaders({ body, timestamp: String(Date.now()), attempt: 1, attemptLimit: 3, secret: 'pack-test-hook-secret' }),
+          body,
+        });
+        expect(response.status).toBe(200);
+        const deadline = Date.now() + 30_000;
+        const ran = () => chunks.join('').split('\n').find((line) => line.includes('"user handler 7f3c ran"'));
+        while (!ran() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(JSON.parse(ran() ?? '{}')).toMatchObject({ channel: '#support-local', keyLength: 'local-crm-key'.length });
+      } finally {
+        await stack.close();
+        process.stdout.write = write;
+      }
+    }, 60_000);
   });
 });
