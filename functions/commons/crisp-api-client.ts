@@ -184,7 +184,7 @@ const SESSION_ID = /^session_[0-9a-f-]{36}$/i;
 
 function checkSessionId(sessionId: string): string {
   if (typeof sessionId !== 'string' || !SESSION_ID.test(sessionId)) {
-    throw new TypeError(`not a Crisp session id (session_<uuid>): ${JSON.stringify(String(sessionId).slice(0, 60))}`);
+    throw new TypeError('not a Crisp session id (session_<uuid>)');
   }
   return sessionId;
 }

@@ -107,7 +107,7 @@ export class BatchPublisher {
       const failure = byIndex.get(index);
       item.resolve(
         failure
-          ? { ok: false, errorCode: failure.errorCode, errorMessage: failure.errorMessage, retryable: isRetryablePublishError(failure.errorCode) }
+          ? { ok: false, errorCode: failure.errorCode, errorMessage: boundedMessage(failure.errorMessage), retryable: isRetryablePublishError(failure.errorCode) }
           : { ok: true },
       );
     });
@@ -122,4 +122,13 @@ export function errorCodeOf(error: unknown): string {
     if (typeof candidate === 'string' && candidate) return candidate;
   }
   return 'Error';
+}
+
+/**
+ * AWS's per-entry error text, as logged and stored with the released claim: at most 200
+ * characters (cut between code points), since a validation message may quote what it refused.
+ */
+function boundedMessage(text: string): string {
+  const chars = Array.from(text);
+  return chars.length <= 200 ? text : `${chars.slice(0, 200).join('')}…`;
 }

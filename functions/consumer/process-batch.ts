@@ -18,7 +18,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CanonicalJsonError } from '../commons/core/canonical-json';
 import { ATTRIBUTES, type HookKind, parseEnvelope } from '../commons/core/hook-envelope';
-import { type DedupeStore, dedupeKey, dedupeKeyOfValidJson, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
+import { type DedupeStore, dedupeKeyOfValidJson, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
 import { type CrispEnvelope, buildBusEntry } from '../commons/core/event-bus-entry';
 import type { CrispApi, CrispApiFactory } from '../commons/core/crisp-api';
 import type { Logger } from '../commons/logger';
@@ -115,17 +115,16 @@ function decode(record: SQSRecord, logger: Logger, maxReceiveCount: number | und
     return undefined;
   };
   const encoding = record.messageAttributes?.[ATTRIBUTES.bodyEncoding]?.stringValue;
-  const body = encoding === 'base64' ? record.body : (record.body ?? '');
+  const body = record.body ?? '';
   // A well-formed string is its own UTF-8 round trip: parsed as it is, without encoding and
   // decoding it again (a lone surrogate would become U+FFFD that way, so such a body still takes it).
-  const wellFormed = encoding !== 'base64' && body.isWellFormed();
-  const parsed = parseEnvelope(encoding === 'base64' ? Buffer.from(body, 'base64') : wellFormed ? body : Buffer.from(body, 'utf8'));
+  const parsed = parseEnvelope(encoding === 'base64' ? Buffer.from(body, 'base64') : body.isWellFormed() ? body : Buffer.from(body, 'utf8'));
   if (!parsed.ok) return fail(`${parsed.reason}${parsed.field ? ` (${parsed.field})` : ''}`);
   let key: string;
   try {
-    // parseEnvelope has just parsed this text with JSON.parse, and text decoded from bytes is
-    // always well-formed: the key's parser need not check either again.
-    key = wellFormed || parsed.text.isWellFormed() ? dedupeKeyOfValidJson(parsed.text) : dedupeKey(parsed.text);
+    // parseEnvelope has just parsed this text with JSON.parse, and it is well-formed (given so, or
+    // decoded from bytes): the key's parser need not check either again.
+    key = dedupeKeyOfValidJson(parsed.text);
   } catch (error) {
     return fail(error instanceof CanonicalJsonError && error.problem !== 'syntax' ? error.problem : 'not_json');
   }
@@ -156,6 +155,8 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: 
     messageId: copy.record.messageId,
   });
   const log = deps.logger.child({ event: event.event, website_id: event.website_id, dedupeKey: key });
+  // The same event may arrive both ways; one signed copy proves it authentic.
+  const hookKind: HookKind = copies.some((copy) => copy.hookKind === 'plugin') ? 'plugin' : 'website';
   const retryAll = (message: string, fields: Record<string, unknown>, reason: string, level: 'info' | 'warn' | 'error' = 'warn'): string[] => {
     for (const copy of copies) {
       const last = deps.maxReceiveCount !== undefined && (copy.receiveCount ?? 0) >= deps.maxReceiveCount;
@@ -247,7 +248,7 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: 
     const built = buildBusEntry(event as unknown as CrispEnvelope, {
       source: deps.eventBus.source,
       dedupeKey: key,
-      hookKind: copies.some((copy) => copy.hookKind === 'plugin') ? 'plugin' : 'website',
+      hookKind,
     });
     const put = await slot.publish(built.entry);
     if (!put.ok) {
@@ -264,19 +265,19 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: 
 
   // Run the handler.
   const handler = handlerFor(deps.handlers, event.event);
+  const handlerLog = log.child({ messageId: first.record.messageId });
   const context: HandlerContext = {
-    logger: log.child({ messageId: first.record.messageId }),
+    logger: handlerLog,
     settings: deps.settings ?? {},
     secrets: deps.secrets ?? NO_SECRETS,
     dedupeKey: key,
-    // The same event may arrive both ways; one signed copy proves it authentic.
-    hookKind: copies.some((copy) => copy.hookKind === 'plugin') ? 'plugin' : 'website',
+    hookKind,
     deliveryAttempt: first.deliveryAttempt,
     receiveCount: first.receiveCount,
     remainingTimeMs: deps.remainingTimeMs,
     crispApiEnabled: deps.crispApi !== undefined,
     get crisp() {
-      return (crisp ??= crispFor(deps, event, key, log.child({ messageId: first.record.messageId })));
+      return (crisp ??= crispFor(deps, event, key, handlerLog));
     },
   };
   let crisp: CrispApi | undefined;

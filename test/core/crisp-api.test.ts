@@ -81,6 +81,10 @@ describe('requests', () => {
       expect(() => checkRequestPath(bad)).toThrow(TypeError);
     }
     expect(routeOf('/website/w/conversations/1?search_query=jane@example.com')).toBe('/website/w/conversations/1');
+    expect(routeOf('/website/w/people/profile/jane%40example.com')).toBe('/website/w/people/profile/{email}');
+    expect(routeOf('/website/w/people/profile/jane@example.com/events')).toBe('/website/w/people/profile/{email}/events');
+    // A refused path is not quoted back: it may hold an email or search text.
+    expect(() => checkRequestPath('website/w/people/profile/jane@example.com')).toThrow(expect.objectContaining({ message: expect.not.stringContaining('jane') }));
   });
 
   it('the base URL: https, or http on loopback; no credentials, query or fragment', () => {
@@ -89,6 +93,10 @@ describe('requests', () => {
     expect(checkCrispApiUrl('http://[::1]:4010/v1')).toBe('http://[::1]:4010/v1');
     for (const bad of ['http://api.crisp.chat/v1', 'ftp://127.0.0.1/v1', 'https://u:p@api.crisp.chat/v1', 'https://api.crisp.chat/v1?x=1', 'not a url', 'http://10.0.0.1/v1']) {
       expect(() => checkCrispApiUrl(bad)).toThrow(TypeError);
+    }
+    // Never quoted back: a mistaken URL may carry a password or a key, whichever check refuses it.
+    for (const secretBearing of ['http://user:s3cr3t@api.crisp.chat/v1', 'https://api.crisp.chat/v1?key=s3cr3t', 'ftp://user:s3cr3t@127.0.0.1/v1']) {
+      expect(() => checkCrispApiUrl(secretBearing)).toThrow(expect.objectContaining({ message: expect.not.stringContaining('s3cr3t') }));
     }
   });
 });

@@ -227,6 +227,16 @@ describe('consumer with an event bus (processBatch, real adapters, emulators)', 
     expect(runs).toEqual([key]);
   });
 
+  it("AWS's error text is logged at most 200 characters long (it may quote what it refused)", async () => {
+    const { handlers } = recording();
+    const body = sample('message:send');
+    const key = dedupeKey(body);
+    bus.failNext(1, 'ValidationException', `Detail is invalid: ${'x'.repeat(500)}`);
+    await processBatch(batchOf(sqsRecord(body)), deps({ handlers }));
+    const [line] = linesFor('crisp event not published', key);
+    expect(line!.errorMessage).toBe(`Detail is invalid: ${'x'.repeat(200 - 'Detail is invalid: '.length)}…`);
+  });
+
   it('a non-retryable refusal without a dead-letter queue is retried like any failure', async () => {
     const body = sample('message:send');
     const record = sqsRecord(body);

@@ -194,6 +194,8 @@ describe('restart on the same state', () => {
     expect(saved.queues['crisp-bridge-hooks']).toEqual([expect.objectContaining({ body: 'kept without a close', approximateReceiveCount: 0 })]);
     expect(saved.queues['crisp-bridge-hooks-dlq']).toEqual([]);
     expect(fs.readdirSync(path.dirname(stateFile))).toEqual(['sqs-state.json']);
+    // Hook bodies are customer data: readable by the owner only.
+    expect(fs.statSync(stateFile).mode & 0o777).toBe(0o600);
 
     // A consumer deleting it: saved too.
     const [message] = await drain(sqs.client, sqs.queueUrl);

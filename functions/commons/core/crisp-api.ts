@@ -58,18 +58,19 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
  * without a trailing slash; throws a `TypeError` saying what is wrong.
  */
 export function checkCrispApiUrl(value: string): string {
+  // The value is never quoted back: a URL given by mistake may carry a password or a key.
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new TypeError(`"${value}" is not a URL (expected ${DEFAULT_CRISP_API_URL})`);
-  }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    throw new TypeError(`"${value}" must be an https URL (http is accepted only for 127.0.0.1, ::1 or localhost, the local stand-in)`);
+    throw new TypeError(`the Crisp API URL is not a URL (expected e.g. ${DEFAULT_CRISP_API_URL})`);
   }
   if (url.username || url.password) throw new TypeError('the Crisp API URL must not contain credentials');
-  if (url.search || url.hash) throw new TypeError(`"${value}" must not have a query string or fragment`);
+  if (url.search || url.hash) throw new TypeError(`the Crisp API URL (${url.origin}) must not have a query string or fragment`);
+  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new TypeError(`the Crisp API URL (${url.origin}) must be https (http is accepted only for 127.0.0.1, ::1 or localhost, the local stand-in)`);
+  }
   return url.href.replace(/\/+$/, '');
 }
 
@@ -92,7 +93,7 @@ export function crispPath(...segments: string[]): string {
  */
 export function checkRequestPath(path: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
-    throw new TypeError(`Crisp API path must start with "/" (relative to ${DEFAULT_CRISP_API_URL}), got ${JSON.stringify(path)}`);
+    throw new TypeError(`Crisp API path must start with "/" (relative to ${DEFAULT_CRISP_API_URL})`);
   }
   if (/[\\\u0000-\u001f\u007f\s#]/.test(path)) throw new TypeError('Crisp API path must not contain spaces, "#", a backslash or control characters');
   const pathname = path.split('?')[0]!;
@@ -106,10 +107,18 @@ export function checkMethod(method: string): HttpMethod {
   return upper;
 }
 
-/** The route as logged and put in errors: the path without its query string (which may hold search text). */
+/**
+ * The route as logged and put in errors: the path without its query string (which may hold
+ * search text), and any segment that could be an email (`@`, `%40`: people routes take one)
+ * replaced by `{email}`.
+ */
 export function routeOf(path: string): string {
   const index = path.indexOf('?');
-  return index === -1 ? path : path.slice(0, index);
+  const pathname = index === -1 ? path : path.slice(0, index);
+  return pathname
+    .split('/')
+    .map((segment) => (/@|%40/i.test(segment) ? '{email}' : segment))
+    .join('/');
 }
 
 export interface CrispRequest {

@@ -21,7 +21,8 @@ export function warn(message: string): void {
 export async function writeFileAtomic(file: string, data: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.tmp`;
-  const handle = await open(temp, 'w');
+  // Owner-only, like .local/dev-secrets.json: the queues' state holds hook bodies (customer data).
+  const handle = await open(temp, 'w', 0o600);
   try {
     await handle.writeFile(data, 'utf8');
     await handle.sync();
