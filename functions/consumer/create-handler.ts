@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDynamoDbClient, dynamoDbDedupeStore } from '../commons/aws/dynamodb-dedupe-store';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerClient, secretsManagerSource } from '../commons/aws/secrets-manager';
 import { createSqsClient, sqsDeadLetterQueue } from '../commons/aws/sqs';
 import { createEventBridgeClient, eventBridgePublisher } from '../commons/aws/eventbridge';
@@ -32,8 +33,11 @@ export function createConsumerHandler(handlerModule: unknown, env: Env = process
   const deadLetter = config.deadLetterQueueUrl ? sqsDeadLetterQueue(createSqsClient, config.deadLetterQueueUrl) : undefined;
   // Only with BUS_NAME set (the construct's eventBus on): no EventBridge client otherwise.
   const eventBus = config.eventBus && { publisher: eventBridgePublisher(createEventBridgeClient(), config.eventBus.busName), source: config.eventBus.source };
-  const secrets = handlerSecrets(handlerConfig.secretIds, logger);
-  const crispApi = crispApiFactory(env, logger);
+  // One Secrets Manager client for the handlers' secrets and the Crisp API token, made only if either needs it.
+  let secretsClient: SecretsManagerClient | undefined;
+  const sharedSecretsClient = (): SecretsManagerClient => (secretsClient ??= createSecretsManagerClient());
+  const secrets = handlerSecrets(handlerConfig.secretIds, logger, sharedSecretsClient);
+  const crispApi = crispApiFactory(env, logger, { secretsClient: sharedSecretsClient });
 
   return (event, context) =>
     processBatch(event, {
@@ -58,10 +62,14 @@ export function createConsumerHandler(handlerModule: unknown, env: Env = process
  * `context.secrets`: one cached secret per declared name, with the bridge's own cache, refresh
  * and error handling; the Secrets Manager client is made only if a secret is declared.
  */
-function handlerSecrets(secretIds: Readonly<Record<string, string>>, logger: ReturnType<typeof createLogger>): HandlerSecrets {
+function handlerSecrets(
+  secretIds: Readonly<Record<string, string>>,
+  logger: ReturnType<typeof createLogger>,
+  secretsClient: () => SecretsManagerClient,
+): HandlerSecrets | undefined {
   const names = Object.keys(secretIds);
-  if (names.length === 0) return { get: (name) => Promise.reject(new SecretUnavailableError(name, 'not declared')) };
-  const client = createSecretsManagerClient();
+  if (names.length === 0) return undefined; // processBatch's default: every get rejects, not declared
+  const client = secretsClient();
   const cache = new Map<string, CachedSecret>();
   for (const name of names) {
     const secretId = secretIds[name]!;

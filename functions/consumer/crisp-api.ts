@@ -6,6 +6,7 @@
  * call an event makes; an unusable token rejects that call with `SecretUnavailableError`, so the
  * event is retried like any other secret outage.
  */
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createSecretsManagerClient, secretsManagerSource } from '../commons/aws/secrets-manager';
 import { createCrispApi, createCrispHttpClient, type CrispHttpClientOptions } from '../commons/crisp-api-client';
 import { checkCrispApiUrl, type CrispApiFactory, type CrispApiToken, CrispApiTokenFormatError, DEFAULT_CRISP_API_URL, parseCrispApiToken } from '../commons/core/crisp-api';
@@ -42,6 +43,8 @@ export function loadCrispApiConfig(env: Env): CrispApiConfig | undefined {
 export interface CrispApiWiring {
   /** Where the token's value comes from. Default: Secrets Manager. */
   source?: SecretSource;
+  /** The execution environment's Secrets Manager client (one per environment), made when needed. */
+  secretsClient?: () => SecretsManagerClient;
   /** Test seams of the HTTP client (fetch, sleep, clock...). */
   http?: Omit<CrispHttpClientOptions, 'baseUrl' | 'token'>;
 }
@@ -56,7 +59,7 @@ export function crispApiFactory(env: Env, logger: Logger, wiring: CrispApiWiring
   const token = new CachedSecret<CrispApiToken>({
     label: CRISP_API_TOKEN_LABEL,
     secretId: config.tokenSecretId,
-    fetch: wiring.source ?? secretsManagerSource(createSecretsManagerClient(), config.tokenSecretId),
+    fetch: wiring.source ?? secretsManagerSource((wiring.secretsClient ?? createSecretsManagerClient)(), config.tokenSecretId),
     logger,
     parse: (raw) => {
       try {

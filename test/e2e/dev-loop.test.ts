@@ -35,7 +35,9 @@ function writeHandlers(version: string, mode: 'ok' | 'permanent' | 'broken' = 'o
       : mode === 'permanent'
         ? `export default defineHandlers({ 'message:send': () => { throw new PermanentError('the CRM refused the contact'); } });\n`
         : `export default defineHandlers({ 'message:send': (event, context) => { context.logger.info('dev loop handler', { version: ${JSON.stringify(version)} }); } });\n`;
-  writeFileSync(handlerFile, `import { defineHandlers, PermanentError } from ${JSON.stringify(REGISTRY)};\nvoid PermanentError;\n${body}`);
+  // A line when the module loads: which version the consumer now runs, whatever restarts happened.
+  const loaded = `process.stdout.write(JSON.stringify({ message: 'dev loop module loaded', version: ${JSON.stringify(version)} }) + '\\n');\n`;
+  writeFileSync(handlerFile, `import { defineHandlers, PermanentError } from ${JSON.stringify(REGISTRY)};\nvoid PermanentError;\n${loaded}${body}`);
 }
 
 interface Running {
@@ -101,6 +103,13 @@ async function queueDepth(running: Running, queueUrl: string): Promise<number> {
   return Number(out.Attributes!.ApproximateNumberOfMessages) + Number(out.Attributes!.ApproximateNumberOfMessagesNotVisible);
 }
 
+/** Whether the consumer has loaded that version of the module and polls the queue with it. */
+const loadedVersion = (running: Running, version: string): boolean => {
+  const lines = running.lines();
+  const at = lines.findIndex((line) => line.message === 'dev loop module loaded' && line.version === version);
+  return at !== -1 && lines.slice(at).some((line) => line.message === 'local consumer started');
+};
+
 const processedBy = (running: Running, key: string) =>
   running.lines().filter((line) => line.dedupeKey === key && (line.message === 'dev loop handler' || line.message === 'crisp event processed'));
 
@@ -124,15 +133,15 @@ describe('npm start -- --handlers <file>', () => {
 
     // An edit restarts the consumer only: the API keeps its URL.
     writeHandlers('two');
-    await waitFor('the consumer to restart', () => first.lines().filter((line) => line.message === 'local consumer started').length === 2, 20_000, first.output);
-    expect(first.lines().filter((line) => line.message === 'local consumer restarting: the handler module changed')).toHaveLength(1);
+    await waitFor('version two to load', () => loadedVersion(first, 'two'), 20_000, first.output);
+    expect(first.lines().filter((line) => line.message === 'local consumer restarting: the handler module changed').length).toBeGreaterThanOrEqual(1);
     const b = await sendHook(first);
     await waitFor('version two to run', () => first.lines().find((line) => line.message === 'dev loop handler' && line.dedupeKey === b.key), 20_000, first.output);
     expect(first.lines().find((line) => line.message === 'dev loop handler' && line.dedupeKey === b.key)).toMatchObject({ version: 'two' });
 
     // A PermanentError: straight to the dead-letter queue, with its reason.
     writeHandlers('three', 'permanent');
-    await waitFor('the consumer to restart', () => first.lines().filter((line) => line.message === 'local consumer started').length === 3, 20_000, first.output);
+    await waitFor('version three to load', () => loadedVersion(first, 'three'), 20_000, first.output);
     const c = await sendHook(first);
     await waitFor('the event to be dead-lettered', () => first.lines().find((line) => line.message === 'crisp event dead-lettered' && line.dedupeKey === c.key), 20_000, first.output);
 

@@ -138,7 +138,6 @@ describe('the receiver parses each hook once', () => {
     const { response, queued } = await receiveCounting(plugin(body, timestamp, sign(timestamp, body)), timestamp);
     expect(response.status).toBe(200);
     expect(queued.map((m) => m.body)).toEqual([decoded]);
-    expect(queued[0]!.body).toBe(parseEnvelope(Buffer.from(body, 'utf8')).ok ? (parseEnvelope(Buffer.from(body, 'utf8')) as { text: string }).text : undefined);
   });
 
   // The compact path checks the value parsed from the bytes received; JSON.parse(compact text)

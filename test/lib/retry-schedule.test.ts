@@ -9,6 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { CrispBridgeConfigError, configFromContext } from '../../lib/config';
 import type { CrispBridgeProps } from '../../lib/crisp-bridge';
 import { CrispBridgeStack } from '../../lib/crisp-bridge-stack';
+import { configError } from '../support/config-error';
 
 type Json = Record<string, unknown>;
 
@@ -44,13 +45,7 @@ function schedule(overrides: Partial<CrispBridgeProps> = {}): Schedule {
 }
 
 function refusal(overrides: Partial<CrispBridgeProps>): CrispBridgeConfigError {
-  try {
-    schedule(overrides);
-  } catch (error) {
-    expect(error).toBeInstanceOf(CrispBridgeConfigError);
-    return error as CrispBridgeConfigError;
-  }
-  throw new Error('expected a CrispBridgeConfigError, nothing was thrown');
+  return configError(() => schedule(overrides));
 }
 
 // Protects: the defaults are the documented ones, and the consumer is told the same receive count the queue uses.

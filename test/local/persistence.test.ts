@@ -69,6 +69,22 @@ afterAll(() => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The state file once it satisfies `done` (saves are debounced): polled, up to 5 s. */
+async function savedState(file: string, done: (state: { queues: Record<string, unknown[]> }) => boolean): Promise<any> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    let state: { queues: Record<string, unknown[]> } | undefined;
+    try {
+      state = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch {
+      state = undefined; // not written yet
+    }
+    if (state && done(state)) return state;
+    if (Date.now() > deadline) throw new Error(`${file} did not reach the expected state within 5 s`);
+    await sleep(50);
+  }
+}
+
 /** The attributes the hook receiver sets, plus a binary one (kept as bytes). */
 function hookAttributes(event: string, receivedAt: number): Record<string, MessageAttributeValue> {
   return {
@@ -188,8 +204,7 @@ describe('restart on the same state', () => {
     // Nothing changed yet: nothing written.
     expect(fs.existsSync(stateFile)).toBe(false);
     await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl, MessageBody: 'kept without a close' }));
-    await sleep(600);
-    const saved = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
+    const saved = await savedState(stateFile, (state) => state.queues['crisp-bridge-hooks']?.length === 1);
     expect(saved).toMatchObject({ format: 'crisp-bridge/sqs-state', version: 1 });
     expect(saved.queues['crisp-bridge-hooks']).toEqual([expect.objectContaining({ body: 'kept without a close', approximateReceiveCount: 0 })]);
     expect(saved.queues['crisp-bridge-hooks-dlq']).toEqual([]);
@@ -200,8 +215,7 @@ describe('restart on the same state', () => {
     // A consumer deleting it: saved too.
     const [message] = await drain(sqs.client, sqs.queueUrl);
     await sqs.client.send(new DeleteMessageCommand({ QueueUrl: sqs.queueUrl, ReceiptHandle: message!.ReceiptHandle }));
-    await sleep(600);
-    expect(JSON.parse(fs.readFileSync(stateFile, 'utf8')).queues['crisp-bridge-hooks']).toEqual([]);
+    expect((await savedState(stateFile, (state) => state.queues['crisp-bridge-hooks']?.length === 0)).queues['crisp-bridge-hooks']).toEqual([]);
   });
 });
 

@@ -77,7 +77,7 @@ function minutes(value: string, text: string): number {
 export function parseBusinessHours(hours: string, timeZone: string): BusinessHours {
   if (typeof hours !== 'string' || !hours.trim()) throw new BusinessHoursError('BUSINESS_HOURS is empty: expected e.g. "Mon-Fri 09:00-18:00"');
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
+    clockIn(timeZone);
   } catch {
     throw new BusinessHoursError(`BUSINESS_TIMEZONE: "${timeZone}" is not an IANA time zone (e.g. Europe/Paris)`);
   }
@@ -102,9 +102,21 @@ export function parseBusinessHours(hours: string, timeZone: string): BusinessHou
   return { ranges, timeZone };
 }
 
+const clocks = new Map<string, Intl.DateTimeFormat>();
+
+/** A formatter of weekday, hour and minute in `timeZone`, made once per zone (throws for an unknown zone). */
+function clockIn(timeZone: string): Intl.DateTimeFormat {
+  let clock = clocks.get(timeZone);
+  if (!clock) {
+    clock = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    clocks.set(timeZone, clock);
+  }
+  return clock;
+}
+
 /** The weekday (0 = Sunday) and minutes after midnight of `instant` in `timeZone`. */
 export function localTime(instant: Date, timeZone: string): { weekday: number; minutes: number } {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(instant);
+  const parts = clockIn(timeZone).formatToParts(instant);
   const get = (type: string) => parts.find((part) => part.type === type)?.value ?? '';
   return { weekday: DAYS.indexOf(get('weekday') as (typeof DAYS)[number]), minutes: Number(get('hour')) * 60 + Number(get('minute')) };
 }
