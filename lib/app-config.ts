@@ -31,6 +31,18 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 
 /** `context`: every context value, as `app.node.getAllContext()` gives it. */
 export function appConfigFromContext(context: Record<string, unknown>): AppConfig {
+  const { read, ...deployment } = deploymentFromContext(context);
+  return { ...deployment, bridge: configFromContext(read) };
+}
+
+/** Where an environment deploys (its stack name, account and region), without checking the bridge's settings: for the operations commands. */
+export type Deployment = Omit<AppConfig, 'bridge'>;
+
+/**
+ * The selected environment's stack name, account and region, as the app derives them, and a
+ * reader of its settings (top-level keys over the environment's).
+ */
+export function deploymentFromContext(context: Record<string, unknown>): Deployment & { read: (key: string) => unknown } {
   const own = Object.keys(context).filter((key) => !key.includes(':') && !key.startsWith('@'));
   refuseUnknownKeys(own, [...Object.keys(CONFIG_KEYS), ...APP_KEYS], 'the CDK context (cdk.json or -c)');
 
@@ -61,7 +73,6 @@ export function appConfigFromContext(context: Record<string, unknown>): AppConfi
 
   // Top-level keys (-c, or cdk.json for every environment) override the environment's.
   const value = (key: string): unknown => (context[key] !== undefined ? context[key] : selected[key]);
-  const bridge = configFromContext(value);
 
   const stackName = text(value('stackName'), 'stackName') ?? (env ? `CrispBridge-${env}` : 'CrispBridge');
   if (!STACK_NAME.test(stackName)) {
@@ -71,7 +82,7 @@ export function appConfigFromContext(context: Record<string, unknown>): AppConfi
   if (account !== undefined && !/^\d{12}$/.test(account)) throw new CrispBridgeConfigError('account', `crisp-bridge: account "${account}" is not a 12-digit AWS account ID.`);
   const region = text(value('region'), 'region');
   if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new CrispBridgeConfigError('region', `crisp-bridge: region "${region}" is not an AWS region (e.g. eu-west-1).`);
-  return { env, stackName, account, region, bridge };
+  return { env, stackName, account, region, read: value };
 }
 
 function text(value: unknown, key: string): string | undefined {

@@ -734,7 +734,11 @@ function booleanValue(read: ContextReader, key: string): boolean | undefined {
  * `handlers` from context: an object `{ "entry": ..., "environment": {...}, "secrets": {"NAME": "<ARN>"} }`
  * (cdk.json), or with `-c handlers=<path>` just the entry.
  */
-function handlersValue(read: ContextReader, key: string): HandlersConfig | undefined {
+/**
+ * `handlers` as CDK context gives it: an object, its JSON text, or the entry's path alone (how
+ * synth reads it, and `npm start` too). Only its shape is checked here; `validateConfig` checks the rest.
+ */
+export function handlersValue(read: ContextReader, key = 'handlers'): HandlersConfig | undefined {
   const value = read(key);
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string') {

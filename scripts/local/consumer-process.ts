@@ -18,6 +18,15 @@ export const WORKER_ENV = {
   timeoutMs: 'CRISP_BRIDGE_LOCAL_TIMEOUT_MS',
 } as const;
 
+/**
+ * The consumer around a handler module, exactly as the construct's generated entry builds it:
+ * what the local stack runs, in this process or in the worker.
+ */
+export async function consumerAround(handlers: string): Promise<unknown> {
+  const [{ createConsumerHandler }, handlerModule] = await Promise.all([import('../../functions/consumer/create-handler'), import(handlers)]);
+  return createConsumerHandler(handlerModule);
+}
+
 /** Exit code of a worker whose handler module did not load (it then waits for a change). */
 export const LOAD_FAILED_EXIT_CODE = 3;
 
@@ -30,13 +39,6 @@ export interface ConsumerProcessOptions {
   bundle?: string;
   /** The function timeout in milliseconds. Default 30 s. */
   timeoutMs?: number;
-  /** Restart when a file under the handler module's folder changes. Default true. */
-  watch?: boolean;
-  /** The functions' environment (endpoints, table name, settings...). */
-  env: NodeJS.ProcessEnv;
-  /** Where the consumer's own lines go. Default: this process's stdout and stderr. */
-  stdout?: (chunk: string) => void;
-  stderr?: (chunk: string) => void;
   /** The local stack's lines about the consumer process (started, restarting, stopped). */
   log?: (line: Record<string, unknown>) => void;
 }
@@ -44,8 +46,6 @@ export interface ConsumerProcessOptions {
 export interface ConsumerProcess {
   /** Resolves when the current worker has loaded the handler module and polls the queue. */
   ready(): Promise<void>;
-  /** How many times the worker was restarted after a change. */
-  readonly restarts: number;
   stop(): Promise<void>;
 }
 
@@ -55,20 +55,18 @@ const IGNORED = /(^|[\\/])(node_modules|\.git|\.local|cdk\.out|dist)([\\/]|$)/;
 
 export function startConsumerProcess(options: ConsumerProcessOptions): ConsumerProcess {
   const log = options.log ?? (() => undefined);
-  const stdout = options.stdout ?? ((chunk: string) => void process.stdout.write(chunk));
-  const stderr = options.stderr ?? ((chunk: string) => void process.stderr.write(chunk));
   const handlers = path.resolve(options.handlers);
   let child: ChildProcess | undefined;
   let stopping = false;
-  let restarts = 0;
   let readyNow: Promise<void>;
   let debounce: NodeJS.Timeout | undefined;
 
   const spawnWorker = (): void => {
     const worker = fork(WORKER, [], {
       execArgv: ['--import', pathToFileURL(require.resolve('tsx')).href, '--enable-source-maps'],
+      // The functions' environment, as the local stack set it in this process (endpoints, table, settings...).
       env: {
-        ...options.env,
+        ...process.env,
         [WORKER_ENV.queueUrl]: options.queueUrl,
         [WORKER_ENV.queueArn]: options.queueArn,
         [WORKER_ENV.handlers]: handlers,
@@ -78,8 +76,9 @@ export function startConsumerProcess(options: ConsumerProcessOptions): ConsumerP
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     child = worker;
-    worker.stdout!.setEncoding('utf8').on('data', stdout);
-    worker.stderr!.setEncoding('utf8').on('data', stderr);
+    // Through this process's streams, so that `npm start -- --pretty` formats the consumer's lines too.
+    worker.stdout!.setEncoding('utf8').on('data', (chunk: string) => process.stdout.write(chunk));
+    worker.stderr!.setEncoding('utf8').on('data', (chunk: string) => process.stderr.write(chunk));
     readyNow = new Promise<void>((resolve, reject) => {
       worker.once('message', () => {
         log({ level: 'INFO', message: 'local consumer started', handlers: options.bundle ?? handlers, pid: worker.pid });
@@ -116,13 +115,12 @@ export function startConsumerProcess(options: ConsumerProcessOptions): ConsumerP
       log({ level: 'INFO', message: 'local consumer restarting: the handler module changed', changed });
       await stopWorker();
       if (stopping) return;
-      restarts += 1;
       spawnWorker();
     });
   };
 
   let watcher: FSWatcher | undefined;
-  if ((options.watch ?? true) && !options.bundle) {
+  if (!options.bundle) {
     const folder = path.dirname(handlers);
     watcher = watch(folder, { recursive: true }, (_event, filename) => {
       const name = filename ? String(filename) : '';
@@ -136,9 +134,6 @@ export function startConsumerProcess(options: ConsumerProcessOptions): ConsumerP
   spawnWorker();
   return {
     ready: () => restarting.then(() => readyNow),
-    get restarts() {
-      return restarts;
-    },
     stop: async () => {
       stopping = true;
       clearTimeout(debounce);

@@ -16,7 +16,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { pathToFileURL } from 'node:url';
-import { LOAD_FAILED_EXIT_CODE, WORKER_ENV } from './consumer-process';
+import { consumerAround, LOAD_FAILED_EXIT_CODE, WORKER_ENV } from './consumer-process';
 import { type SqsHandler, startPoller } from './sqs-poller';
 
 function required(name: string): string {
@@ -32,9 +32,7 @@ async function loadHandler(): Promise<SqsHandler> {
     if (typeof module.handler !== 'function') throw new Error(`${bundle} exports no handler`);
     return module.handler as SqsHandler;
   }
-  const handlers = required(WORKER_ENV.handlers);
-  const [{ createConsumerHandler }, handlerModule] = await Promise.all([import('../../functions/consumer/create-handler'), import(handlers)]);
-  return createConsumerHandler(handlerModule) as SqsHandler;
+  return (await consumerAround(required(WORKER_ENV.handlers))) as SqsHandler;
 }
 
 async function main(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { handlersValue } from '../../lib/config';
 
 export interface HandlerModuleChoice {
   /** Absolute path of the module. */
@@ -24,21 +25,23 @@ export function chooseHandlerModule(
   env: NodeJS.ProcessEnv = process.env,
 ): HandlerModuleChoice {
   const cdkJson = path.join(cwd, 'cdk.json');
-  let context: { handlers?: { entry?: unknown; environment?: unknown } } | undefined;
+  let context: Record<string, unknown> | undefined;
   if (existsSync(cdkJson)) {
     try {
-      context = (JSON.parse(readFileSync(cdkJson, 'utf8')) as { context?: typeof context }).context;
+      context = (JSON.parse(readFileSync(cdkJson, 'utf8')) as { context?: Record<string, unknown> }).context;
     } catch (error) {
       throw new Error(`${cdkJson} is not JSON: ${(error as Error).message}`);
     }
   }
-  const environment = context?.handlers?.environment ?? {};
+  // Read as synth reads it: an object, or the entry's path alone.
+  const handlers = handlersValue((key) => context?.[key]);
+  const environment: unknown = handlers?.environment ?? {};
   if (typeof environment !== 'object' || environment === null || Array.isArray(environment) || Object.values(environment).some((value) => typeof value !== 'string')) {
     throw new Error(`${cdkJson}: context.handlers.environment must map setting names to strings`);
   }
   const settings = Object.fromEntries(Object.entries(environment as Record<string, string>).map(([name, value]) => [name, env[name] ?? value]));
   if (flag !== undefined) return { file: existingModule(path.resolve(cwd, flag), '--handlers'), from: '--handlers', settings };
-  const entry = context?.handlers?.entry;
+  const entry: unknown = handlers?.entry;
   if (entry !== undefined) {
     if (typeof entry !== 'string' || entry.trim() === '') throw new Error(`${cdkJson}: context.handlers.entry must be a path to your handler module`);
     return { file: existingModule(path.resolve(cwd, entry), `${cdkJson} (context.handlers.entry)`), from: 'cdk.json', settings };

@@ -14,7 +14,7 @@ import { type HttpHandler, type LocalRoute, type LocalSite, startLocalApi } from
 import { stylesheetRoute } from './stylesheet';
 import { type CrispApiStub, startCrispApiStub } from './crisp-api-stub';
 import { type EventBridgeEmulator, startEventBridgeEmulator } from './emulators/eventbridge';
-import { type ConsumerProcess, startConsumerProcess } from './consumer-process';
+import { type ConsumerProcess, consumerAround, startConsumerProcess } from './consumer-process';
 import { type DevTokenOptions, LOCAL_DEV_AUDIENCE, LOCAL_DEV_ISSUER, issueDevToken, loadOrCreateDevIssuerKey, localStateDir } from './dev-issuer';
 import { type SecretsManagerEmulator, startSecretsManagerEmulator } from './emulators/secrets-manager';
 import { type DynamoDbEmulator, startDynamoDbEmulator } from './emulators/dynamodb';
@@ -141,12 +141,6 @@ const SOURCES: Record<Exclude<FunctionName, 'consumer'>, () => Promise<{ handler
   'hook-receiver': () => import('../../functions/hook-receiver/handler'),
 };
 
-/** The consumer around a handler module, exactly as the construct's generated entry builds it. */
-async function consumerSource(handlers: string): Promise<{ handler: unknown }> {
-  const [{ createConsumerHandler }, handlerModule] = await Promise.all([import('../../functions/consumer/create-handler'), import(handlers)]);
-  return { handler: createConsumerHandler(handlerModule) };
-}
-
 /** The local bus and the events' source, as `eventBus` and `eventSource` name them on AWS. */
 export const LOCAL_BUS_NAME = 'crisp-bridge-local';
 export const LOCAL_EVENT_SOURCE = 'crisp-bridge.local';
@@ -234,7 +228,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const load = async (name: FunctionName): Promise<unknown> => {
     const bundle = options.bundles?.[name];
     const module = (
-      bundle ? await import(bundle) : name === 'consumer' ? await consumerSource(path.resolve(options.handlers ?? EXAMPLE_HANDLERS)) : await SOURCES[name]()
+      bundle ? await import(bundle) : name === 'consumer' ? { handler: await consumerAround(path.resolve(options.handlers ?? EXAMPLE_HANDLERS)) } : await SOURCES[name]()
     ) as { handler?: unknown };
     if (typeof module.handler !== 'function') throw new Error(`${bundle ?? name} exports no handler`);
     return module.handler;
@@ -277,7 +271,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handlers: path.resolve(options.handlers ?? EXAMPLE_HANDLERS),
       bundle: options.bundles?.consumer,
       timeoutMs: options.consumerTimeoutMs,
-      env: { ...process.env },
       log: options.log,
     });
   } else if (options.consumer) {

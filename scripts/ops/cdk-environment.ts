@@ -1,10 +1,11 @@
 /**
- * The deployed stack of a cdk.json environment, for the operations commands (`--env prod`):
- * its stack name and region as the app derives them (lib/app-config.ts): `stackName`, else
- * `CrispBridge-<env>`; `region`, else the AWS profile's. Without `--env`: the stack `CrispBridge`.
+ * The deployed stack of a cdk.json environment, for the operations commands (`--env prod`): its
+ * stack name and region exactly as the app derives them (lib/app-config.ts: top-level keys over
+ * the environment's, `stackName` else `CrispBridge-<env>`, `region` else the AWS profile's).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { deploymentFromContext } from '../../lib/app-config';
 
 export interface StackTarget {
   stackName: string;
@@ -12,18 +13,16 @@ export interface StackTarget {
 }
 
 export function stackOfEnvironment(env: string | undefined, cwd: string = process.cwd()): StackTarget {
-  if (env === undefined) return { stackName: 'CrispBridge', region: undefined };
   const file = path.join(cwd, 'cdk.json');
-  if (!existsSync(file)) throw new Error(`--env ${env}: no cdk.json in ${cwd}`);
-  const context = (JSON.parse(readFileSync(file, 'utf8')) as { context?: { environments?: Record<string, { stackName?: unknown; region?: unknown }> } }).context;
-  const environments = context?.environments ?? {};
-  const entry = environments[env];
-  if (entry === undefined || typeof entry !== 'object' || entry === null) {
-    const names = Object.keys(environments);
-    throw new Error(`--env ${env}: no such environment in cdk.json${names.length > 0 ? ` (environments: ${names.join(', ')})` : ''}`);
+  if (!existsSync(file)) {
+    if (env !== undefined) throw new Error(`--env ${env}: no cdk.json in ${cwd}`);
+    return { stackName: 'CrispBridge', region: undefined };
   }
-  return {
-    stackName: typeof entry.stackName === 'string' && entry.stackName ? entry.stackName : `CrispBridge-${env}`,
-    region: typeof entry.region === 'string' && entry.region ? entry.region : undefined,
-  };
+  const context = (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+  try {
+    const { stackName, region } = deploymentFromContext({ ...context, env });
+    return { stackName, region };
+  } catch (error) {
+    throw new Error(`${env === undefined ? '' : `--env ${env}: `}${(error as Error).message}`);
+  }
 }

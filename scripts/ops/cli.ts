@@ -42,6 +42,7 @@ export interface OpsContext {
 
 export async function opsContext(values: TargetValues): Promise<OpsContext> {
   let target: OpsTarget;
+  let region = values.region;
   if (values.local) {
     target = targetFromLocalStack(localStateDir());
   } else if (values['queue-url'] || values['dlq-url']) {
@@ -50,9 +51,9 @@ export async function opsContext(values: TargetValues): Promise<OpsContext> {
   } else {
     if (values.stack !== undefined && values.env !== undefined) throw new Error('--stack and --env name the same thing: give one');
     const fromEnv = stackOfEnvironment(values.env);
-    target = await targetFromStack(new CloudFormationClient({ region: values.region ?? fromEnv.region }), values.stack ?? fromEnv.stackName);
+    region ??= fromEnv.region;
+    target = await targetFromStack(new CloudFormationClient({ region }), values.stack ?? fromEnv.stackName);
   }
-  const region = values.region ?? (values.local ? undefined : stackOfEnvironment(values.env).region);
   return {
     target,
     // The endpoint (AWS_ENDPOINT_URL_SQS when set) serves every queue URL.

@@ -10,7 +10,7 @@
  * usual. Subscribers see the events again: they dedupe on `detail.dedupeKey`. The consumer is
  * not involved (the bus is downstream of it): your handlers do not run again.
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import {
   DescribeArchiveCommand,
   DescribeReplayCommand,
@@ -18,6 +18,7 @@ import {
   type EventBridgeClient,
   StartReplayCommand,
 } from '@aws-sdk/client-eventbridge';
+import { stackOutputs } from './target';
 
 /** The archive to replay from, and the bus it archives (the replay's destination). */
 export interface ReplaySource {
@@ -61,15 +62,7 @@ export function checkWindow(from: Date, to: Date, now: Date = new Date()): void 
 
 /** The archive name from the stack's `EventArchiveName` output (the stack deployed with eventBus). */
 export async function archiveNameFromStack(cloudFormation: Pick<CloudFormationClient, 'send'>, stackName: string): Promise<string> {
-  let outputs: Record<string, string>;
-  try {
-    const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-    const stack = out.Stacks?.[0];
-    if (!stack) throw new Error(`stack ${stackName} not found`);
-    outputs = Object.fromEntries((stack.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
-  } catch (error) {
-    throw new Error(`cannot read the outputs of stack "${stackName}": ${(error as Error).message}. Use --stack <name> and --region, or --archive <name>.`);
-  }
+  const outputs = await stackOutputs(cloudFormation, stackName, '--archive <name>');
   const name = outputs.EventArchiveName;
   if (!name) throw new Error(`stack "${stackName}" has no EventArchiveName output: deploy it with eventBus (true, or a bus ARN) first, see docs/event-bus.md`);
   return name;

@@ -28,16 +28,20 @@ export interface LocalEndpoints {
 
 export const LOCAL_ENDPOINTS_FILE = 'endpoints.json';
 
-export async function targetFromStack(cloudFormation: CloudFormationClient, stackName: string): Promise<OpsTarget> {
-  let outputs: Record<string, string>;
+/** A deployed stack's outputs, by key; `otherwise` says what else the command accepts when they cannot be read. */
+export async function stackOutputs(cloudFormation: Pick<CloudFormationClient, 'send'>, stackName: string, otherwise: string): Promise<Record<string, string>> {
   try {
     const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
     if (!stack) throw new Error(`stack ${stackName} not found`);
-    outputs = Object.fromEntries((stack.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
+    return Object.fromEntries((stack.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
   } catch (error) {
-    throw new Error(`cannot read the outputs of stack "${stackName}": ${(error as Error).message}. Use --stack <name> and --region, or --local.`);
+    throw new Error(`cannot read the outputs of stack "${stackName}": ${(error as Error).message}. Use --stack <name> (or --env <name>) and --region, or ${otherwise}.`);
   }
+}
+
+export async function targetFromStack(cloudFormation: CloudFormationClient, stackName: string): Promise<OpsTarget> {
+  const outputs = await stackOutputs(cloudFormation, stackName, '--local');
   const queueUrl = outputs.HookQueueUrl;
   const deadLetterQueueUrl = outputs.HookDeadLetterQueueUrl;
   if (!queueUrl || !deadLetterQueueUrl) {

@@ -48,3 +48,8 @@ test("cdk.json's handlers.environment are the settings, each overridden by an en
   cdkJson({ handlers: { environment: { N: 42 } } });
   expect(() => chooseHandlerModule(undefined, EXAMPLE, app, {})).toThrow(/handlers\.environment must map setting names to strings/);
 });
+
+test('the entry given alone, as a string (as synth accepts it), is the module too', () => {
+  cdkJson({ handlers: 'src/crisp-handlers.ts' });
+  expect(chooseHandlerModule(undefined, EXAMPLE, app, {})).toEqual({ file: path.join(app, 'src', 'crisp-handlers.ts'), from: 'cdk.json', settings: {} });
+});

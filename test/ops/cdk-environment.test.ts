@@ -21,9 +21,21 @@ test("an environment's stackName and region, else CrispBridge-<env> as the app n
 });
 
 test('an unknown environment is refused, listing the known ones', () => {
-  expect(() => stackOfEnvironment('staging', dir)).toThrow('--env staging: no such environment in cdk.json (environments: prod, dev)');
+  expect(() => stackOfEnvironment('staging', dir)).toThrow('--env staging: crisp-bridge: no environment "staging" in cdk.json. Environments: prod, dev.');
 });
 
 test("this repository's cdk.json: dev deploys CrispBridge-dev", () => {
   expect(stackOfEnvironment('dev', path.join(__dirname, '..', '..'))).toEqual({ stackName: 'CrispBridge-dev', region: undefined });
+});
+
+test('top-level keys override the environment, as in the app: a region for every environment, a stackName without --env', () => {
+  const other = mkdtempSync(path.join(tmpdir(), 'crisp-bridge-env-'));
+  try {
+    writeFileSync(path.join(other, 'cdk.json'), JSON.stringify({ context: { region: 'eu-central-1', environments: { prod: { region: 'eu-west-1' } } } }));
+    expect(stackOfEnvironment('prod', other)).toEqual({ stackName: 'CrispBridge-prod', region: 'eu-central-1' });
+    writeFileSync(path.join(other, 'cdk.json'), JSON.stringify({ context: { stackName: 'Support' } }));
+    expect(stackOfEnvironment(undefined, other)).toEqual({ stackName: 'Support', region: undefined });
+  } finally {
+    rmSync(other, { recursive: true, force: true });
+  }
 });
