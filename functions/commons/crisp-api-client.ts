@@ -68,6 +68,8 @@ export interface CallOptions {
   logger: Logger;
   /** Replaying after a 5xx, network error or timeout is safe. Default: the method is not POST. */
   replaySafe?: boolean;
+  /** A status the caller expects as an answer (e.g. 404 for "not sent yet"): still thrown, logged at info, not warn. */
+  expectedStatus?: number;
 }
 
 export interface CrispResponse<T> {
@@ -149,8 +151,7 @@ export function createCrispHttpClient(options: CrispHttpClientOptions): CrispHtt
       const retryable = outcome.kind !== 'status' || isRetryableStatus(outcome.status);
       // Decided before logging, slept after: the log line says whether another attempt follows.
       const willRetry = decision.retry && fits(decision.delayMs, callOptions);
-      // A GET answered 404 is an answer (sendMessage's check expects it), not a failure of the call.
-      const level = status === 404 && method === 'GET' ? 'info' : 'warn';
+      const level = status !== undefined && status === callOptions.expectedStatus ? 'info' : 'warn';
       callOptions.logger[level]('crisp api call', { method, route, status, attempt, durationMs, reason, willRetry });
       if (!willRetry) throw new CrispApiError(method, route, status, reason, attempt, retryable);
       if (decision.delayMs > 0) await sleep(decision.delayMs);
@@ -208,7 +209,9 @@ export function createCrispApi(client: CrispHttpClient, scope: CrispApiScope): C
 
   async function findMessage(sessionId: string, fingerprint: number): Promise<CrispMessage | undefined> {
     try {
-      return (await client.call<CrispMessage>({ method: 'GET', path: conversation(sessionId, 'message', String(fingerprint)) }, options())).data ?? {};
+      // 404 is the answer "not sent yet", not a failure of the call.
+      const found = { ...options(), expectedStatus: 404 };
+      return (await client.call<CrispMessage>({ method: 'GET', path: conversation(sessionId, 'message', String(fingerprint)) }, found)).data ?? {};
     } catch (error) {
       if (isCrispApiError(error) && error.status === 404) return undefined;
       throw error;

@@ -1,7 +1,6 @@
 /** Adapter: the consumer's `EventPublisher` port on Amazon EventBridge (PutEvents). */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { EventPublisher, PublishFailure } from '../../consumer/event-publishing';
-import { errorCodeOf } from '../../consumer/event-publishing';
 
 /**
  * One client per execution environment; endpoint from `AWS_ENDPOINT_URL_EVENTBRIDGE` when set.
@@ -12,28 +11,21 @@ export function createEventBridgeClient(): EventBridgeClient {
   return new EventBridgeClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 1000, requestTimeout: 3000 } });
 }
 
-/** PutEvents on `busName` (a name, or an ARN): failures by index, a failed call as every index failing. */
+/** PutEvents on `busName` (a name, or an ARN): failures by index; a failed call rejects (the publisher fails every entry of it). */
 export function eventBridgePublisher(client: EventBridgeClient, busName: string): EventPublisher {
   return {
     async publish(entries) {
-      let out;
-      try {
-        out = await client.send(
-          new PutEventsCommand({
-            Entries: entries.map((entry) => ({
-              EventBusName: busName,
-              Source: entry.source,
-              DetailType: entry.detailType,
-              Detail: entry.detail,
-              Time: entry.time,
-            })),
-          }),
-        );
-      } catch (error) {
-        const errorCode = errorCodeOf(error);
-        const errorMessage = error instanceof Error ? error.message : String(error);
-        return { failed: entries.map((_, index) => ({ index, errorCode, errorMessage })) };
-      }
+      const out = await client.send(
+        new PutEventsCommand({
+          Entries: entries.map((entry) => ({
+            EventBusName: busName,
+            Source: entry.source,
+            DetailType: entry.detailType,
+            Detail: entry.detail,
+            Time: entry.time,
+          })),
+        }),
+      );
       const failed: PublishFailure[] = [];
       entries.forEach((_, index) => {
         const result = out.Entries?.[index];
