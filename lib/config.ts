@@ -209,11 +209,12 @@ export const CONFIG_KEYS: Readonly<Record<keyof CrispBridgeConfig, KeyKind>> = {
 /** Props of the `CrispBridge` construct that are not configuration values (objects CDK builds). */
 export const CONSTRUCT_ONLY_KEYS = ['logRetention', 'metricsNamespace'] as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
 const CLAIM_NAME = /^[A-Za-z0-9_:./-]{1,128}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-const EVENT_PATTERN = /^(\*|[a-z0-9_]+(:[a-z0-9_]+)*(:\*)?)$/;
+/** A namespace (`message:send`), a prefix (`session:*`) or `*`: the handler keys' syntax, also the bus rules'. */
+export const EVENT_PATTERN = /^(\*|[a-z0-9_]+(:[a-z0-9_]+)*(:\*)?)$/;
 const HANDLER_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
 
 /**
@@ -258,7 +259,8 @@ function missing(key: string): CrispBridgeConfigError {
   );
 }
 
-function invalid(key: string, why: string): CrispBridgeConfigError {
+/** The refusal of a configuration value: `crisp-bridge: invalid configuration "<key>": <why>`, for every check of a key. */
+export function invalid(key: string, why: string): CrispBridgeConfigError {
   return new CrispBridgeConfigError(key, `crisp-bridge: invalid configuration "${key}": ${why}`);
 }
 

@@ -2,7 +2,7 @@ import { Annotations, Stack } from 'aws-cdk-lib';
 import type { IEventBus, IRuleTarget, Rule } from 'aws-cdk-lib/aws-events';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { CONSTRUCT_ONLY_KEYS, type CrispBridgeConfig, CrispBridgeConfigError, removalPolicyOf, retrySchedule, validateConfig } from './config';
+import { CONSTRUCT_ONLY_KEYS, type CrispBridgeConfig, invalid, removalPolicyOf, retrySchedule, validateConfig } from './config';
 import { BridgeApi } from './constructs/bridge-api';
 import { CustomDomain } from './constructs/custom-domain';
 import { DedupeTable } from './constructs/dedupe-table';
@@ -241,9 +241,9 @@ function claimNamespace(scope: Construct, namespace: string): string {
   const taken = NAMESPACES.get(stack) ?? new Set<string>();
   NAMESPACES.set(stack, taken);
   if (taken.has(namespace)) {
-    throw new CrispBridgeConfigError(
+    throw invalid(
       'metricsNamespace',
-      `crisp-bridge: invalid configuration "metricsNamespace": a second CrispBridge in stack ${stack.stackName} would share the metrics namespace ${namespace} (and its alarms and dashboard): give each bridge a metricsNamespace of its own.`,
+      `a second CrispBridge in stack ${stack.stackName} would share the metrics namespace ${namespace} (and its alarms and dashboard): give each bridge a metricsNamespace of its own.`,
     );
   }
   taken.add(namespace);
@@ -253,9 +253,9 @@ function claimNamespace(scope: Construct, namespace: string): string {
 /** CloudWatch's rules for a custom namespace, checked at synth rather than at the first PutMetricData. */
 function checkNamespace(namespace: string): void {
   if (typeof namespace !== 'string' || !/^[A-Za-z0-9.\-_/#: ]{1,255}$/.test(namespace) || namespace.startsWith('AWS/')) {
-    throw new CrispBridgeConfigError(
+    throw invalid(
       'metricsNamespace',
-      `crisp-bridge: invalid configuration "metricsNamespace": expected 1 to 255 letters, digits or . - _ / # : and spaces, not starting with AWS/, got ${JSON.stringify(namespace)}.`,
+      `expected 1 to 255 letters, digits or . - _ / # : and spaces, not starting with AWS/, got ${JSON.stringify(namespace)}.`,
     );
   }
 }

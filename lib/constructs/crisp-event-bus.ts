@@ -5,7 +5,7 @@ import { Archive, EventBus, type IEventBus, type IRuleTarget, Rule } from 'aws-c
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { CrispBridgeConfigError } from '../config';
+import { EVENT_PATTERN, invalid, UUID } from '../config';
 import { DEFAULT_EVENT_ARCHIVE_RETENTION_DAYS, EVENT_BUS_ARN, defaultEventSource, eventBusConfigProblem } from '../event-bus-config';
 import type { BridgeMonitoring } from './monitoring';
 
@@ -51,9 +51,6 @@ export interface OnCrispEventOptions {
   readonly description?: string;
 }
 
-/** A namespace (`message:send`), a prefix (`session:*`) or `*`: the handler keys' syntax. */
-const EVENT_PATTERN = /^(\*|[a-z0-9_]+(:[a-z0-9_]+)*(:\*)?)$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The event fan-out: an EventBridge bus (created, or an existing one) on which the consumer puts
@@ -75,7 +72,7 @@ export class CrispEventBus extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const problem = eventBusConfigProblem({ eventBus: props.eventBus, eventSource: props.source, eventArchiveRetentionDays: props.archiveRetentionDays });
-    if (problem) throw new CrispBridgeConfigError(problem.key, `crisp-bridge: invalid configuration "${problem.key}": ${problem.why}`);
+    if (problem) throw invalid(problem.key, problem.why);
     this.source = props.source ?? defaultEventSource(stack.stackName);
 
     if (props.eventBus === true) {
@@ -194,9 +191,9 @@ function checkSameAccountAndRegion(stack: Stack, arn: string): void {
   const [, region, account] = match;
   const differs = (mine: string, theirs: string | undefined) => !Token.isUnresolved(mine) && theirs !== mine;
   if (differs(stack.region, region) || differs(stack.account, account)) {
-    throw new CrispBridgeConfigError(
+    throw invalid(
       'eventBus',
-      `crisp-bridge: invalid configuration "eventBus": ${arn} is in ${account}/${region}, the stack in ${stack.account}/${stack.region}: ` +
+      `${arn} is in ${account}/${region}, the stack in ${stack.account}/${stack.region}: ` +
         'the archive must be created on a bus of the stack\'s own account and region. Use a bus there (or true to create one).',
     );
   }

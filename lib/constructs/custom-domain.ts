@@ -4,7 +4,7 @@ import { Certificate, CertificateValidation, type ICertificate } from 'aws-cdk-l
 import { AaaaRecord, ARecord, HostedZone, type IHostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
 import { ApiGatewayv2DomainProperties } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
-import { ACM_CERTIFICATE_ARN, CrispBridgeConfigError, checkCustomDomain } from '../config';
+import { ACM_CERTIFICATE_ARN, checkCustomDomain, invalid } from '../config';
 
 export interface CustomDomainProps {
   /** The HTTP API served on the domain. */
@@ -65,9 +65,9 @@ export class CustomDomain extends Construct {
     const region = Stack.of(this).region;
     const certificateRegion = props.certificateArn && !Token.isUnresolved(props.certificateArn) ? ACM_CERTIFICATE_ARN.exec(props.certificateArn)?.[1] : undefined;
     if (certificateRegion && !Token.isUnresolved(region) && certificateRegion !== region) {
-      throw new CrispBridgeConfigError(
+      throw invalid(
         'certificateArn',
-        `crisp-bridge: invalid configuration "certificateArn": the certificate is in ${certificateRegion}, the stack in ${region}; ` +
+        `the certificate is in ${certificateRegion}, the stack in ${region}; ` +
           'a regional API Gateway domain needs a certificate in its own region (request or import one there).',
       );
     }
