@@ -201,7 +201,7 @@ export class CrispBridge extends Construct {
       metricsNamespace: this.metricsNamespace,
       dashboardName,
     });
-    this.events?.addMonitoring(this.monitoring, this.metricsNamespace);
+    this.events?.addMonitoring(this.monitoring);
 
     if (this.ticketCenter && props.requireEmailVerified === false) {
       Annotations.of(this).addWarningV2(

@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, GraphWidget, Metric, Stats, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
-import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { type Alarm, GraphWidget } from 'aws-cdk-lib/aws-cloudwatch';
 import { Archive, EventBus, type IEventBus, type IRuleTarget, Rule } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
@@ -144,24 +143,17 @@ export class CrispEventBus extends Construct {
   }
 
   /** An alarm on failed puts (the consumer's EventPublishFailed metric) on the bridge's alarm topic, and a dashboard row. */
-  addMonitoring(monitoring: BridgeMonitoring, metricsNamespace: string): Alarm {
-    const metric = (name: string, label?: string) =>
-      new Metric({ namespace: metricsNamespace, metricName: name, dimensionsMap: { service: 'consumer' }, statistic: Stats.SUM, period: Duration.minutes(5), label });
-    const alarm = new Alarm(this, 'PublishFailedAlarm', {
-      alarmDescription:
-        'crisp-bridge: events could not be put on the event bus. Throttled or failed puts are retried (their handlers wait); refused ones ' +
+  addMonitoring(monitoring: BridgeMonitoring): Alarm {
+    const metric = (name: string, label?: string) => monitoring.metric('consumer', name, label);
+    const alarm = monitoring.addAlarm(
+      this,
+      'PublishFailedAlarm',
+      metric('EventPublishFailed'),
+      1,
+      'crisp-bridge: events could not be put on the event bus. Throttled or failed puts are retried (their handlers wait); refused ones ' +
         '(AccessDenied, a bus that no longer exists...) go to the dead-letter queue. Logs Insights: filter message = "crisp event not published", ' +
         'its errorCode says why. docs/event-bus.md.',
-      metric: metric('EventPublishFailed'),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    const action = new SnsAction(monitoring.topic);
-    alarm.addAlarmAction(action);
-    alarm.addOkAction(action);
-    monitoring.alarms.push(alarm);
+    );
     monitoring.dashboard.addWidgets(
       new GraphWidget({
         title: 'Event bus',

@@ -77,15 +77,21 @@ export interface BridgeMonitoringProps {
  * (optionally emailed), and a dashboard. Each alarm's description says what to do; docs/operations.md's
  * Operations section says it at length.
  */
+/** The period of the bridge's metrics and most alarms. */
+const PERIOD = Duration.minutes(5);
+
 export class BridgeMonitoring extends Construct {
   readonly topic: Topic;
   readonly alarms: Alarm[] = [];
   readonly dashboard: Dashboard;
+  private readonly namespace: string;
+  private readonly action: SnsAction;
 
   constructor(scope: Construct, id: string, props: BridgeMonitoringProps) {
     super(scope, id);
     const namespace = props.metricsNamespace ?? 'CrispBridge';
-    const period = Duration.minutes(5);
+    this.namespace = namespace;
+    const period = PERIOD;
     this.topic = new Topic(this, 'AlarmTopic', { displayName: 'crisp-bridge alarms', enforceSSL: true });
     Validations.of(this.topic).acknowledge({
       id: 'AwsSolutions-SNS2',
@@ -108,25 +114,11 @@ export class BridgeMonitoring extends Construct {
       }),
     );
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
-    const action = new SnsAction(this.topic);
+    this.action = new SnsAction(this.topic);
 
-    const bridgeMetric = (service: string, name: string, label: string, statistic: string = Stats.SUM) =>
-      new Metric({ namespace, metricName: name, dimensionsMap: { service }, statistic, period, label });
-
-    const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1): Alarm => {
-      const created = new Alarm(this, alarmId, {
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(action);
-      created.addOkAction(action);
-      this.alarms.push(created);
-      return created;
-    };
+    const bridgeMetric = (service: string, name: string, label: string, statistic: string = Stats.SUM) => this.metric(service, name, label, statistic);
+    const alarm = (alarmId: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1): Alarm =>
+      this.addAlarm(this, alarmId, metric, threshold, description, evaluationPeriods);
 
     const hooksPart = props.hooks;
     const functions: Array<[string, IFunction]> = [];
@@ -289,5 +281,26 @@ export class BridgeMonitoring extends Construct {
       );
     }
     this.dashboard.addWidgets(...bottom);
+  }
+
+  /** A metric the functions emit (EMF) in this bridge's namespace, for one function (its `service` dimension), summed over 5 minutes. */
+  metric(service: string, name: string, label?: string, statistic: string = Stats.SUM): Metric {
+    return new Metric({ namespace: this.namespace, metricName: name, dimensionsMap: { service }, statistic, period: PERIOD, label });
+  }
+
+  /** An alarm at `threshold` or more, notifying the alarm topic when it fires and when it clears; listed in `alarms`. */
+  addAlarm(scope: Construct, id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1): Alarm {
+    const created = new Alarm(scope, id, {
+      alarmDescription: description,
+      metric,
+      threshold,
+      evaluationPeriods,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    created.addAlarmAction(this.action);
+    created.addOkAction(this.action);
+    this.alarms.push(created);
+    return created;
   }
 }
