@@ -9,13 +9,13 @@ import { Construct } from 'constructs';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { HandlersConfig } from '../config';
+import { DEFAULT_CONSUMER_TIMEOUT_SECONDS, type HandlersConfig } from '../config';
 import { FUNCTIONS_DIR, PACKAGE_ROOT } from '../package-root';
 import { BridgeFunction } from './bridge-function';
 import { type ReadableSecret, secretGrantResources } from './crisp-secret';
 
-/** The consumer's timeout; the hook queue's visibility timeout is six times this. */
-export const DEFAULT_CONSUMER_TIMEOUT = Duration.seconds(30);
+/** The consumer's timeout when none is given (the configuration's default). */
+export const DEFAULT_CONSUMER_TIMEOUT = Duration.seconds(DEFAULT_CONSUMER_TIMEOUT_SECONDS);
 
 /** The handler module the consumer runs when none is given: the shipped example. */
 export const EXAMPLE_HANDLERS_ENTRY = path.join(FUNCTIONS_DIR, 'consumer', 'handlers', 'index.ts');

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../config';
 
 /** SQS's classic maximum message size, which every tool and emulator supports. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024;
@@ -47,7 +48,7 @@ export class HookQueue extends Construct {
   constructor(scope: Construct, id: string, props: HookQueueProps = {}) {
     super(scope, id);
     this.maxMessageBytes = props.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
     const retentionPeriod = props.retentionPeriod ?? Duration.days(14);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 

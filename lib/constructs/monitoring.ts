@@ -20,6 +20,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../config';
 
 /** The hook pipeline's parts, when the hooks are deployed. */
 export interface MonitoredHooks {
@@ -130,7 +131,7 @@ export class BridgeMonitoring extends Construct {
         'DeadLetterQueueNotEmpty',
         hooksPart.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: Stats.MAXIMUM }),
         1,
-        `crisp-bridge: events are in the dead-letter queue (their handler failed ${hooksPart.maxReceiveCount ?? 5} times, threw PermanentError, ` +
+        `crisp-bridge: events are in the dead-letter queue (their handler failed ${hooksPart.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT} times, threw PermanentError, ` +
           'or they cannot be read). Look: npm run dlq -- peek. Fix the handler, deploy, then npm run dlq -- redrive. ' +
           'docs/operations.md > Alarms, and what to do.',
       );
