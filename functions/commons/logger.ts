@@ -29,9 +29,16 @@ export type Metrics = Record<string, number>;
  */
 export type MetricDimensions = Record<string, string>;
 
+/** Further metrics on the same line, with their own dimensions (one more EMF directive each). */
+export interface MetricSet {
+  metrics: Metrics;
+  dimensions: MetricDimensions;
+}
+
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields, metrics?: Metrics, dimensions?: MetricDimensions): void;
+  /** `more`: further metric sets on this line (a handler's `context.count`s on an outcome line). */
+  info(message: string, fields?: LogFields, metrics?: Metrics, dimensions?: MetricDimensions, more?: readonly MetricSet[]): void;
   warn(message: string, fields?: LogFields, metrics?: Metrics, dimensions?: MetricDimensions): void;
   error(message: string, fields?: LogFields, metrics?: Metrics, dimensions?: MetricDimensions): void;
   /** A logger whose lines all carry `fields` (e.g. the request id). */
@@ -69,33 +76,32 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return makeLogger(options.fields ?? {});
 
   function makeLogger(base: LogFields): Logger {
-    const emit = (lvl: LogLevel, message: string, fields?: LogFields, metrics?: Metrics, extra?: MetricDimensions): void => {
+    /** An EMF directive: `metrics` recorded without and, when there are any, with the `extra` dimensions. */
+    const directive = (line: LogFields, metrics: Metrics, extra: MetricDimensions | undefined) => {
+      Object.assign(line, extra, metrics);
+      const dimensionSets = [Object.keys(dimensions)];
+      if (extra && Object.keys(extra).length > 0) dimensionSets.push([...Object.keys(dimensions), ...Object.keys(extra)]);
+      return { Namespace: namespace, Dimensions: dimensionSets, Metrics: Object.keys(metrics).map((name) => ({ Name: name, Unit: 'Count' })) };
+    };
+    const emit = (lvl: LogLevel, message: string, fields?: LogFields, metrics?: Metrics, extra?: MetricDimensions, more?: readonly MetricSet[]): void => {
       if (LEVEL_ORDER[lvl] < LEVEL_ORDER[level]) return;
       const time = now();
       const line: LogFields = { timestamp: time.toISOString(), level: lvl, message, ...base };
       for (const [key, value] of Object.entries(fields ?? {})) {
         if (value !== undefined) line[key] = serialise(value);
       }
-      if (metrics && Object.keys(metrics).length > 0) {
-        Object.assign(line, dimensions, extra, metrics);
-        const dimensionSets = [Object.keys(dimensions)];
-        if (extra && Object.keys(extra).length > 0) dimensionSets.push([...Object.keys(dimensions), ...Object.keys(extra)]);
-        line._aws = {
-          Timestamp: time.getTime(),
-          CloudWatchMetrics: [
-            {
-              Namespace: namespace,
-              Dimensions: dimensionSets,
-              Metrics: Object.keys(metrics).map((name) => ({ Name: name, Unit: 'Count' })),
-            },
-          ],
-        };
+      const directives = [];
+      if (metrics && Object.keys(metrics).length > 0) directives.push(directive(line, metrics, extra));
+      for (const set of more ?? []) if (Object.keys(set.metrics).length > 0) directives.push(directive(line, set.metrics, set.dimensions));
+      if (directives.length > 0) {
+        Object.assign(line, dimensions);
+        line._aws = { Timestamp: time.getTime(), CloudWatchMetrics: directives };
       }
       write(JSON.stringify(line));
     };
     return {
       debug: (message, fields) => emit('DEBUG', message, fields),
-      info: (message, fields, metrics, extra) => emit('INFO', message, fields, metrics, extra),
+      info: (message, fields, metrics, extra, more) => emit('INFO', message, fields, metrics, extra, more),
       warn: (message, fields, metrics, extra) => emit('WARN', message, fields, metrics, extra),
       error: (message, fields, metrics, extra) => emit('ERROR', message, fields, metrics, extra),
       child: (fields) => makeLogger({ ...base, ...fields }),

@@ -11,9 +11,10 @@
  * dead-letters it like a `PermanentError`. See docs/event-bus.md.
  *
  * Per record, one line: `crisp event processed` (with `duplicate: false` the one time the
- * handlers ran, `duplicate: true` for every redelivery acknowledged without running them), or
- * why it was not processed this time; the line of a message's last attempt says it goes to the
- * dead-letter queue, never that it will be retried.
+ * handlers ran, `duplicate: true` for every redelivery acknowledged without running them; the
+ * handler's `context.count`s and an unhandled event's `EventUnhandled` ride on it), or why it was
+ * not processed this time; the line of a message's last attempt says it goes to the dead-letter
+ * queue, never that it will be retried.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { CanonicalJsonError } from '../commons/core/canonical-json';
@@ -21,10 +22,11 @@ import { ATTRIBUTES, type HookKind, parseEnvelope } from '../commons/core/hook-e
 import { type DedupeStore, dedupeKeyOfValidJson, leaseExpiry, recordExpiry } from '../commons/core/dedupe';
 import { type CrispEnvelope, buildBusEntry } from '../commons/core/event-bus-entry';
 import type { CrispApi, CrispApiFactory } from '../commons/core/crisp-api';
-import type { Logger } from '../commons/logger';
+import type { Logger, MetricSet } from '../commons/logger';
 import { isPermanentError, SecretUnavailableError } from './errors';
 import type { CrispEvent } from './events';
 import { BatchPublisher, type EventBusDeps, type PublishSlot } from './event-publishing';
+import { eventCounts } from './event-counts';
 import { type HandlerContext, type HandlerSecrets, type HandlerSet, handlerFor } from './registry';
 
 /** Where a message goes that must not be retried (`PermanentError`): the hook queue's dead-letter queue. */
@@ -174,13 +176,20 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: 
     }
     return copies.map((copy) => copy.record.messageId);
   };
-  const processed = (copy: DecodedRecord, duplicate: boolean, fields: Record<string, unknown> = {}) =>
+  const processed = (copy: DecodedRecord, duplicate: boolean, fields: Record<string, unknown> = {}, counted: readonly MetricSet[] = []) =>
     deps.logger.info(
       'crisp event processed',
       { ...about(copy), duplicate, ...fields },
       duplicate
         ? { EventDuplicate: 1 }
-        : { EventProcessed: 1, ...(fields.published ? { EventPublished: 1 } : {}), ...(fields.truncated ? { EventPublishTruncated: 1 } : {}) },
+        : {
+            EventProcessed: 1,
+            ...(fields.published ? { EventPublished: 1 } : {}),
+            ...(fields.truncated ? { EventPublishTruncated: 1 } : {}),
+            ...(fields.handler === 'none' ? { EventUnhandled: 1 } : {}),
+          },
+      undefined,
+      counted,
     );
 
   const now = deps.now();
@@ -266,6 +275,7 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: 
   // Run the handler.
   const handler = handlerFor(deps.handlers, event.event);
   const handlerLog = log.child({ messageId: first.record.messageId });
+  const counts = eventCounts(event);
   const context: HandlerContext = {
     logger: handlerLog,
     settings: deps.settings ?? {},
@@ -275,6 +285,7 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: 
     deliveryAttempt: first.deliveryAttempt,
     receiveCount: first.receiveCount,
     remainingTimeMs: deps.remainingTimeMs,
+    count: counts.count,
     crispApiEnabled: deps.crispApi !== undefined,
     get crisp() {
       return (crisp ??= crispFor(deps, event, key, handlerLog));
@@ -306,8 +317,10 @@ async function processEvent(copies: DecodedRecord[], deps: ConsumerDeps, slot?: 
     // The handler ran: acknowledge rather than run it again. The record frees itself when its lease ends.
     log.error('could not mark the event done; a redelivery after the lease may run it again', { error });
   }
-  copies.forEach((copy, index) => processed(copy, index > 0, { ...(handler ? {} : { handler: 'none' }), ...(index === 0 ? publication : {}) }));
-  if (!handler) log.info('no handler for this event namespace', {}, { EventUnhandled: 1 });
+  // One line per copy: the first carries the event's outcome, its publication and the handler's counts.
+  copies.forEach((copy, index) =>
+    processed(copy, index > 0, { ...(handler ? {} : { handler: 'none' }), ...(index === 0 ? publication : {}) }, index === 0 ? counts.sets() : []),
+  );
   return [];
 }
 

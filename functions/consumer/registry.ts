@@ -40,6 +40,17 @@ export interface HandlerContext<S extends string = string, K extends string = st
   receiveCount: number | undefined;
   /** Milliseconds left before the function times out. */
   remainingTimeMs(): number;
+  /**
+   * Counts something about this event as a CloudWatch metric (1 per call, in the bridge's
+   * namespace), broken down by `dimensions` (e.g. `{ origin: 'chat' }`; the total without them is
+   * recorded too). Written on the event's outcome line (`crisp event processed`) when the event
+   * completes: no log line of its own, and counted once per event, since the counts of a run that
+   * fails are dropped with it. Keep dimension values few: each distinct combination is a custom
+   * metric, billed monthly (one per website, on a plugin installed on thousands of websites, costs
+   * thousands a month); the line already holds `website_id` for Logs Insights. Throws a TypeError
+   * on a name the bridge writes on that line, a bad name or value, or a dimension given two values.
+   */
+  count(metric: string, dimensions?: Readonly<Record<string, string>>): void;
   /** The settings you declared (`handlers.environment` on the construct), by name. */
   settings: Readonly<Record<S, string>>;
   /** The secrets you declared (`handlers.secrets` on the construct). */

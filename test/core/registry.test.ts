@@ -198,6 +198,7 @@ function standInContext(requested: string[]): HandlerContext<string, string> {
     hookKind: 'plugin',
     deliveryAttempt: 1,
     receiveCount: 1,
+    count: () => undefined,
     remainingTimeMs: () => 1000,
     crispApiEnabled: false,
     get crisp(): never {

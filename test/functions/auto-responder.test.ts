@@ -114,6 +114,7 @@ function contextFor(crisp: CrispApi, options: { hookKind?: 'plugin' | 'website';
     deliveryAttempt: 1,
     receiveCount: 1,
     remainingTimeMs: () => 10_000,
+    count: () => undefined,
     settings: { ...SETTINGS, ...options.settings },
     secrets: { get: () => Promise.reject(new Error('no secrets')) },
     crisp,

@@ -237,8 +237,7 @@ describe('consumer handler (cold start, a handler module of the tests\' own)', (
     const key = dedupeKey(body);
     expect(failed(await handler(batchOf(sqsRecord(body, { attempt: 1 })), lambdaContext()))).toEqual([]);
     expect(runs).toEqual([]);
-    expect(linesFor('no handler for this event namespace', key)).toEqual([expect.objectContaining({ event: 'session:set_email', EventUnhandled: 1 })]);
-    expect(processedLines(key)).toEqual([expect.objectContaining({ duplicate: false, handler: 'none' })]);
+    expect(processedLines(key)).toEqual([expect.objectContaining({ event: 'session:set_email', duplicate: false, handler: 'none', EventUnhandled: 1 })]);
     expect(await storedRecord(key)).toMatchObject({ status: 'COMPLETED', event: 'session:set_email' });
     expect(stdout.join('')).not.toContain('jane.doe+orders@example.com');
   });
@@ -626,21 +625,71 @@ describe('processBatch with the DynamoDB store: failures and crashes', () => {
   });
 });
 
+describe('processBatch with the DynamoDB store: context.count', () => {
+  it('counts ride on the outcome line, once per event: a failed run\'s counts are dropped, a redelivery adds none', async () => {
+    const body = sample('message:send');
+    const key = dedupeKey(body);
+    let runs = 0;
+    const handlers = defineHandlers({
+      'message:send': (_event, { count }) => {
+        runs += 1;
+        count('VisitorMessages', { origin: 'chat' });
+        count('Escalations');
+        if (runs === 1) throw new Error('the CRM timed out');
+      },
+    });
+    expect(failed(await processBatch(batchOf(sqsRecord(body, { attempt: 1 })), deps(handlers)))).toHaveLength(1);
+    expect(logs().filter((line) => line.dedupeKey === key && 'VisitorMessages' in line)).toEqual([]);
+    expect(failed(await processBatch(batchOf(sqsRecord(body, { attempt: 2 })), deps(handlers)))).toEqual([]);
+    expect(failed(await processBatch(batchOf(sqsRecord(body, { attempt: 3 })), deps(handlers)))).toEqual([]);
+    expect(runs).toBe(2);
+    const [done, duplicate] = processedLines(key);
+    expect(done).toMatchObject({ duplicate: false, origin: 'chat', VisitorMessages: 1, Escalations: 1, EventProcessed: 1 });
+    expect((done!._aws as { CloudWatchMetrics: unknown[] }).CloudWatchMetrics).toEqual([
+      { Namespace: 'CrispBridge', Dimensions: [['service']], Metrics: [{ Name: 'EventProcessed', Unit: 'Count' }] },
+      { Namespace: 'CrispBridge', Dimensions: [['service'], ['service', 'origin']], Metrics: [{ Name: 'VisitorMessages', Unit: 'Count' }] },
+      { Namespace: 'CrispBridge', Dimensions: [['service']], Metrics: [{ Name: 'Escalations', Unit: 'Count' }] },
+    ]);
+    expect(duplicate).toMatchObject({ duplicate: true, EventDuplicate: 1 });
+    expect(duplicate).not.toHaveProperty('VisitorMessages');
+    // Two copies of the event in one batch: the counts are on the first copy's line only.
+    const again = sample('message:send');
+    expect(failed(await processBatch(batchOf(sqsRecord(again), sqsRecord(again)), deps(handlers)))).toEqual([]);
+    expect(processedLines(dedupeKey(again)).map((line) => line.VisitorMessages)).toEqual([1, undefined]);
+  });
+
+  it('a count the line cannot take fails the run like any handler error, saying why, and is retried', async () => {
+    const body = sample('message:send');
+    const key = dedupeKey(body);
+    const handlers = defineHandlers({ 'message:send': (_event, { count }) => count('duplicate') });
+    expect(failed(await processBatch(batchOf(sqsRecord(body, { attempt: 1 })), deps(handlers)))).toHaveLength(1);
+    expect(linesFor('crisp event failed', key)).toEqual([
+      expect.objectContaining({ error: expect.objectContaining({ name: 'TypeError', message: expect.stringContaining('context.count: "duplicate" is a name the bridge writes on the outcome line') }) }),
+    ]);
+    expect(processedLines(key)).toEqual([]);
+  });
+});
+
 describe('processBatch with the DynamoDB store: messages', () => {
   it('an event with no handler (empty registry) is acknowledged, logged and completed', async () => {
     const body = sample('session:set_email');
     const key = dedupeKey(body);
     expect(failed(await processBatch(batchOf(sqsRecord(body, { attempt: 1 })), deps(defineHandlers({}))))).toEqual([]);
-    expect(linesFor('no handler for this event namespace', key)).toEqual([
-      expect.objectContaining({ level: 'INFO', event: 'session:set_email', website_id: WEBSITE_ID, EventUnhandled: 1 }),
+    // One line, the outcome's, with the EventUnhandled metric on it.
+    expect(processedLines(key)).toEqual([
+      expect.objectContaining({ level: 'INFO', event: 'session:set_email', website_id: WEBSITE_ID, duplicate: false, handler: 'none', EventProcessed: 1, EventUnhandled: 1 }),
     ]);
-    expect(processedLines(key)).toEqual([expect.objectContaining({ duplicate: false, handler: 'none' })]);
+    expect(processedLines(key)[0]!._aws).toEqual({
+      Timestamp: expect.any(Number),
+      CloudWatchMetrics: [expect.objectContaining({ Dimensions: [['service']], Metrics: [{ Name: 'EventProcessed', Unit: 'Count' }, { Name: 'EventUnhandled', Unit: 'Count' }] })],
+    });
+    expect(logs().filter((line) => line.dedupeKey === key)).toHaveLength(1);
     expect(await storedRecord(key)).toMatchObject({ status: 'COMPLETED', event: 'session:set_email' });
     // A registry entry that is not a function is refused when the set is defined (see
     // test/core/registry.test.ts); an inherited property is no handler either.
     const proto = JSON.stringify({ ...JSON.parse(sample('session:set_email')), event: 'constructor' });
     expect(failed(await processBatch(batchOf(sqsRecord(proto)), deps(defineHandlers({}))))).toEqual([]);
-    expect(linesFor('no handler for this event namespace', dedupeKey(proto))).toHaveLength(1);
+    expect(processedLines(dedupeKey(proto))).toEqual([expect.objectContaining({ handler: 'none', EventUnhandled: 1 })]);
   });
 
   it.each([

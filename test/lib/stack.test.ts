@@ -819,7 +819,7 @@ describe('real bundle', () => {
   // checks that a handler module of one's own replaces it).
   it('bundles the shipped example handlers into the consumer when no handlers are given', () => {
     const code = readFileSync(bundleOf(CONSUMER_FUNCTION).bundle, 'utf8');
-    expect(code).toContain('visitor message');
+    expect(code).toContain('VisitorMessages');
   });
 
   it('gives the two functions different bundles', () => {

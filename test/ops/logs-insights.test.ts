@@ -381,14 +381,14 @@ const query = (n: number) => {
   return found.text;
 };
 
-test('the runbook has the nine queries this test knows, and the evaluator reads each of them', () => {
-  expect([...queries.keys()]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+test('the runbook has the ten queries this test knows, and the evaluator reads each of them', () => {
+  expect([...queries.keys()]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   for (const [, { text }] of queries) expect(() => runQuery(text, [])).not.toThrow();
 });
 
-test("1. one event's whole path: the receiver's line, the handler's, the consumer's outcome, in order, with attempt and receiveCount", () => {
+test("1. one event's whole path: the receiver's line, then the consumer's outcome (with the handler's counts), in order, with attempt and receiveCount", () => {
   const rows = runQuery(query(1).replace('"v1:..."', JSON.stringify(keys.first)), events);
-  expect(rows.map((row) => row.message)).toEqual(['hook accepted', 'visitor message', 'crisp event processed', 'hook accepted', 'crisp event processed']);
+  expect(rows.map((row) => row.message)).toEqual(['hook accepted', 'crisp event processed', 'hook accepted', 'crisp event processed']);
   const outcomes = rows.filter((row) => row.message === 'crisp event processed');
   expect(outcomes.map((row) => row.duplicate)).toEqual([false, true]);
   for (const row of outcomes) {
@@ -465,4 +465,9 @@ test('8. a secret that needs setting or cannot be read', () => {
 test('9. events sent to the dead-letter queue, and why', () => {
   const rows = runQuery(query(9), events);
   expect(rows).toEqual([{ reason: 'permanent_error', event: 'message:send', 'count()': 1 }]);
+});
+
+test("10. a handler's counts per website: the example's two visitor messages, not the redelivery", () => {
+  const rows = runQuery(query(10), events);
+  expect(rows).toEqual([{ website_id: WEBSITE_ID, origin: 'chat', visitorMessages: 2 }]);
 });
