@@ -11,6 +11,11 @@ import { BUNDLE_ALIASES, BUNDLING, ESM_REQUIRE_BANNER, NODE_TARGET } from '../li
 export const ROOT = path.join(__dirname, '..');
 export const OUT = path.join(ROOT, 'bench', '.out');
 
+/** The SDK clients the consumer's first request never needs, replaced for the "lean" reference bundle. */
+const ABSENT_CLIENTS = Object.fromEntries(
+  ['@aws-sdk/client-sqs', '@aws-sdk/client-eventbridge', '@aws-sdk/client-secrets-manager'].map((name) => [name, path.join(__dirname, 'reference', 'absent-client.ts')]),
+);
+
 export interface Built {
   name: string;
   file: string;
@@ -50,6 +55,10 @@ export async function buildAll(): Promise<Record<string, Built>> {
     'alt:signer': 'bench/alternatives/powertools-signer.ts',
     'alt:receiver': 'bench/alternatives/express-receiver.ts',
     'alt:consumer': 'bench/alternatives/powertools-consumer.ts',
+    // References, not alternatives: the SDK floor under both consumers (the same DynamoDB
+    // requests and nothing else), and ours without the SDK clients its first request never needs.
+    'floor:consumer': 'bench/reference/sdk-floor-consumer.ts',
+    'lean:consumer': 'functions/consumer/handler.ts',
     // Ours without the bundle aliases: what the credential-chain alias saves.
     'base:signer': 'functions/ticket-center-url/handler.ts',
     'base:receiver': 'functions/hook-receiver/handler.ts',
@@ -61,8 +70,9 @@ export async function buildAll(): Promise<Record<string, Built>> {
   const built: Record<string, Built> = {};
   for (const [name, entry] of Object.entries(entries)) {
     const file = path.join(OUT, `${name.replace(':', '-')}.mjs`);
-    // Ours with the deployed aliases; the alternatives as their authors ship them (default chain).
-    await build(options(path.join(ROOT, entry), file, name.startsWith('ours:') || name.startsWith('micro:') ? BUNDLE_ALIASES : {}));
+    // Ours (and the references) with the deployed aliases; the alternatives as their authors ship them (default chain).
+    const deployed = ['ours:', 'micro:', 'floor:', 'lean:'].some((prefix) => name.startsWith(prefix));
+    await build(options(path.join(ROOT, entry), file, name.startsWith('lean:') ? { ...BUNDLE_ALIASES, ...ABSENT_CLIENTS } : deployed ? BUNDLE_ALIASES : {}));
     const bytes = statSync(file).size;
     const map = `${file}.map`;
     const mapBytes = existsSync(map) ? statSync(map).size : 0;

@@ -6,9 +6,16 @@
  * EventBridge is the local fake (scripts/local/emulators/eventbridge.ts): its proxy also counts
  * the entries put and the 64 KB chunks PutEvents bills (`bus.entries`, `bus.chunks64k`: not
  * requests). Prints one JSON line with the endpoints, then runs until killed.
+ *
+ * The proxies speak HTTPS, as AWS's endpoints do (BENCH_TLS_KEY, BENCH_TLS_CERT: a certificate
+ * for 127.0.0.1 that the functions trust through NODE_EXTRA_CA_CERTS), so that a function's first
+ * request pays a TLS handshake and takes the SDK's https path, as on AWS. Behind them the
+ * emulators are plain HTTP on loopback, in this process, whose CPU is not counted.
  */
 import { type AttributeValue, CreateTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { readFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { startDynamoDbEmulator } from '../scripts/local/emulators/dynamodb';
 import { startEventBridgeEmulator } from '../scripts/local/emulators/eventbridge';
@@ -42,9 +49,16 @@ async function asAws(target: string, requestBody: Buffer, status: number, respon
   return item ? Buffer.from(JSON.stringify({ ...error, Item: item })) : undefined;
 }
 
+function tlsOptions(): { key: Buffer; cert: Buffer } {
+  const { BENCH_TLS_KEY: key, BENCH_TLS_CERT: cert } = process.env;
+  if (!key || !cert) throw new Error('BENCH_TLS_KEY and BENCH_TLS_CERT must name the proxies\' key and certificate (bench/run.ts makes them)');
+  return { key: readFileSync(key), cert: readFileSync(cert) };
+}
+const tls = tlsOptions();
+
 async function countingProxy(service: string, target: string): Promise<string> {
   const upstream = new URL(target);
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createTlsServer(tls, (req: IncomingMessage, res: ServerResponse) => {
     const amzTarget = String(req.headers['x-amz-target'] ?? 'unknown');
     count(`${service}.${amzTarget.split('.').pop()}`);
     if (service === 'EventBridge') {
@@ -109,7 +123,7 @@ async function countingProxy(service: string, target: string): Promise<string> {
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 async function main(): Promise<void> {
