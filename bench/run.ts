@@ -37,6 +37,8 @@ const COLD_RUNS = args.quick ? 5 : 11;
 const WARM_REQUESTS = args.quick ? 300 : 1500;
 /** Batches of 10 events per warm batch run. */
 const BATCH_REQUESTS = args.quick ? 60 : 300;
+/** Interleaved rounds of the compared warm runs (see warmRounds). */
+const WARM_ROUNDS = 3;
 const REPORT = args.out ?? path.join(ROOT, 'docs', 'benchmarks.md');
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const HOOK_SECRET = 'bench-hook-secret';
@@ -435,23 +437,44 @@ async function main(): Promise<void> {
   // 3. Warm latency, CPU, memory, log volume
   progress(`warm runs (${WARM_REQUESTS} requests each)`);
   const warm: Record<string, { p50: number; p99: number; cpuUs: number; maxRss: number; logBytes: number; failures: number }> = {};
-  const warmOurs = async (name: string, bundle: Built, events: unknown[], requests = WARM_REQUESTS) => {
-    const result = await runChild('warm.mjs', [bundle.file, writeJson(`${name.replace(/\W/g, '-')}.json`, events), String(requests)], envOf(name));
-    const b = result.bench;
-    const calls = b.requests! + b.warmup!;
-    warm[name] = { p50: b.p50!, p99: b.p99!, cpuUs: b.cpuUsPerRequest!, maxRss: b.maxRssBytes!, logBytes: result.stdoutBytes / calls, failures: b.failures! };
+  const warmOurs = async (name: string, bundle: Built, events: unknown[], requests = WARM_REQUESTS) => warmRounds([[name, bundle, events]], requests, 1);
+  /**
+   * The compared runs interleaved: `rounds` rounds, each running every one of `runs` in turn for
+   * requests / rounds requests, so that this shared machine's drift over the minutes of a run
+   * falls on all of them alike. Medians of the rounds; the peak RSS is the highest.
+   */
+  const warmRounds = async (runs: Array<[string, Built, unknown[]]>, requests = WARM_REQUESTS, rounds = WARM_ROUNDS) => {
+    const results = new Map<string, Array<{ bench: Record<string, number>; stdoutBytes: number }>>();
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, bundle, events] of runs) {
+        const result = await runChild('warm.mjs', [bundle.file, writeJson(`${name.replace(/\W/g, '-')}.json`, events), String(Math.ceil(requests / rounds))], envOf(name));
+        results.set(name, [...(results.get(name) ?? []), result]);
+      }
+    }
+    for (const [name, parts] of results) {
+      const calls = parts.reduce((sum, part) => sum + part.bench.requests! + part.bench.warmup!, 0);
+      warm[name] = {
+        p50: median(parts.map((part) => part.bench.p50!)),
+        p99: median(parts.map((part) => part.bench.p99!)),
+        cpuUs: median(parts.map((part) => part.bench.cpuUsPerRequest!)),
+        maxRss: Math.max(...parts.map((part) => part.bench.maxRssBytes!)),
+        logBytes: parts.reduce((sum, part) => sum + part.stdoutBytes, 0) / calls,
+        failures: parts.reduce((sum, part) => sum + part.bench.failures!, 0),
+      };
+    }
   };
   const distinct = (size: number, n: number) => Array.from({ length: n }, () => hookBody(size));
   /** One SQS event template: the child makes each request's event distinct (see warm.mjs). */
   const uniqueConsumerEvent = (size: number) => consumerEvent(hookBody(size).replace(/"session_id":"session_[^"]+"/, '"session_id":"session___UNIQUE__"'));
-  for (const impl of ['ours', 'alt'] as const) {
-    await warmOurs(`${impl}:signer`, built[`${impl}:signer`]!, [signerEvent()]);
-    for (const size of [1000, 100_000]) {
-      await warmOurs(`${impl}:consumer:${size}`, built[`${impl}:consumer`]!, [uniqueConsumerEvent(size)]);
-    }
-  }
-  await warmOurs('bus:consumer:1000', built['ours:consumer']!, [uniqueConsumerEvent(1000)]);
-  await warmOurs('floor:consumer:1000', built['floor:consumer']!, [uniqueConsumerEvent(1000)]);
+  await warmRounds((['ours', 'alt'] as const).map((impl) => [`${impl}:signer`, built[`${impl}:signer`]!, [signerEvent()]]));
+  // The consumer at 1 KB with the bus variant and the SDK floor in the same rounds, at 100 KB the two.
+  await warmRounds([
+    ['ours:consumer:1000', built['ours:consumer']!, [uniqueConsumerEvent(1000)]],
+    ['alt:consumer:1000', built['alt:consumer']!, [uniqueConsumerEvent(1000)]],
+    ['floor:consumer:1000', built['floor:consumer']!, [uniqueConsumerEvent(1000)]],
+    ['bus:consumer:1000', built['ours:consumer']!, [uniqueConsumerEvent(1000)]],
+  ]);
+  await warmRounds((['ours', 'alt'] as const).map((impl) => [`${impl}:consumer:100000`, built[`${impl}:consumer`]!, [uniqueConsumerEvent(100_000)]]));
   // Memory under pressure: the heaviest workloads again with V8's heap capped at 64 MB. Unconstrained,
   // V8 grows its heap lazily and the peak says little about what the function needs.
   const capped: Record<string, { maxRss: number; failures: number }> = {};
@@ -537,11 +560,15 @@ async function main(): Promise<void> {
   // (one batch sent again and again: the warm-up completes it, every measured run is duplicates).
   progress(`batches of 10 (${BATCH_REQUESTS} batches each)`);
   const uniqueBatch = () => consumerBatch(distinct(1000, 10).map((body) => body.replace(/"session_id":"session_[^"]+"/, '"session_id":"session___UNIQUE__"')));
-  for (const impl of ['ours', 'alt'] as const) {
-    await warmOurs(`${impl}:batch-new`, built[`${impl}:consumer`]!, [uniqueBatch()], BATCH_REQUESTS);
-    await warmOurs(`${impl}:batch-dup`, built[`${impl}:consumer`]!, [consumerBatch(distinct(1000, 10))], BATCH_REQUESTS);
-  }
-  await warmOurs('bus:batch-new', built['ours:consumer']!, [uniqueBatch()], BATCH_REQUESTS);
+  await warmRounds(
+    [
+      ['ours:batch-new', built['ours:consumer']!, [uniqueBatch()]],
+      ['alt:batch-new', built['alt:consumer']!, [uniqueBatch()]],
+      ['bus:batch-new', built['ours:consumer']!, [uniqueBatch()]],
+    ],
+    BATCH_REQUESTS,
+  );
+  await warmRounds((['ours', 'alt'] as const).map((impl) => [`${impl}:batch-dup`, built[`${impl}:consumer`]!, [consumerBatch(distinct(1000, 10))]]), BATCH_REQUESTS);
 
   // 5. Micro-benchmarks (verification, dedupe key, the SDK's SendMessage alone), on the functions' Node.
   progress('verification CPU');
@@ -589,7 +616,10 @@ async function main(): Promise<void> {
   line(`- Bundles built with the deployed esbuild settings (lib/bundling.ts: ESM, minified, target ${'node24'}, AWS SDK bundled).`);
   line(`- Versions: @aws-sdk/client-sqs ${v('@aws-sdk/client-sqs')}, @aws-lambda-powertools/idempotency ${v('@aws-lambda-powertools/idempotency')}, crisp-api ${v('crisp-api')}, express ${v('express')}, esbuild ${v('esbuild')}.`);
   line(`- Emulators (Secrets Manager, SQS: fauxqs, DynamoDB: dynalite) run in their own process, behind counting proxies: CPU figures are the function's side only.`);
-  line(`- Cold runs: ${COLD_RUNS} fresh processes per function; warm runs: ${WARM_REQUESTS} sequential requests after a warm-up. Medians, with the interquartile range.`);
+  line(
+    `- Cold runs: ${COLD_RUNS} fresh processes per function, ours and the alternative in turn; warm runs: ${WARM_REQUESTS} sequential requests (batches: ${BATCH_REQUESTS}), ` +
+      `in ${WARM_ROUNDS} rounds of one process each, the compared runs interleaved round by round (the medians of the rounds), so that the machine's drift falls on both alike. Medians, with the interquartile range.`,
+  );
   line();
   line('| function | alternative |');
   line('| --- | --- |');
