@@ -66,12 +66,14 @@ export async function buildAll(): Promise<Record<string, Built>> {
     // Not a function: the micro-benchmarks (verification, dedupe key, the SDK's SendMessage),
     // bundled so that they run on the functions' Node, in a child.
     'micro:core': 'bench/child/micro.ts',
+    // Not a function either: the capacity model's local check (1, 2 and 4 pollers draining a queue).
+    'child:throughput': 'bench/child/throughput.ts',
   };
   const built: Record<string, Built> = {};
   for (const [name, entry] of Object.entries(entries)) {
     const file = path.join(OUT, `${name.replace(':', '-')}.mjs`);
     // Ours (and the references) with the deployed aliases; the alternatives as their authors ship them (default chain).
-    const deployed = ['ours:', 'micro:', 'floor:', 'lean:'].some((prefix) => name.startsWith(prefix));
+    const deployed = ['ours:', 'micro:', 'child:', 'floor:', 'lean:'].some((prefix) => name.startsWith(prefix));
     await build(options(path.join(ROOT, entry), file, name.startsWith('lean:') ? { ...BUNDLE_ALIASES, ...ABSENT_CLIENTS } : deployed ? BUNDLE_ALIASES : {}));
     const bytes = statSync(file).size;
     const map = `${file}.map`;
