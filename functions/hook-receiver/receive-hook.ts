@@ -91,10 +91,13 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
     return { status: 503, body: { error: { code, message } } };
   };
 
-  // 1. Size: nothing above the queue's limit is read further.
-  const rawBody = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body, request.isBase64Encoded ? 'base64' : 'utf8');
-  if (rawBody.length > config.maxMessageBytes) {
-    return reject(413, 'payload_too_large', `The body is larger than the queue accepts (${config.maxMessageBytes} bytes).`, { bytes: rawBody.length });
+  // 1. Size: nothing above the queue's limit is read further. A text body stands for its UTF-8
+  // bytes: measured and signature-checked as such, never copied into a Buffer (outside V8's heap,
+  // a copy per large hook is memory the function holds until the next collection).
+  const rawBody: Uint8Array | string = request.body === undefined ? '' : request.isBase64Encoded ? Buffer.from(request.body, 'base64') : request.body;
+  const bodyBytes = typeof rawBody === 'string' ? Buffer.byteLength(rawBody, 'utf8') : rawBody.length;
+  if (bodyBytes > config.maxMessageBytes) {
+    return reject(413, 'payload_too_large', `The body is larger than the queue accepts (${config.maxMessageBytes} bytes).`, { bytes: bodyBytes });
   }
 
   // 2. Authentication. `signed` becomes what the signature covers when that is the compact form
@@ -157,7 +160,9 @@ export async function receiveHook(request: HookRequest, deps: ReceiverDeps): Pro
   // drops): only then are the bytes decoded again.
   const receivedText =
     !request.isBase64Encoded && request.body !== undefined && request.body.charCodeAt(0) !== 0xfeff && request.body.isWellFormed() ? request.body : undefined;
-  const parsed = signed ? checkEnvelope(signed.value, signed.text) : parseEnvelope(receivedText ?? rawBody);
+  const parsed = signed
+    ? checkEnvelope(signed.value, signed.text)
+    : parseEnvelope(receivedText ?? (typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody));
   if (!parsed.ok) return reject(400, 'invalid_envelope', parsed.message, { problem: parsed.reason, field: parsed.field });
   const { envelope } = parsed;
   const about = { event: envelope.event, website_id: envelope.websiteId };

@@ -30,8 +30,11 @@ export function signHook(secret: string, timestamp: string, body: string | Uint8
   return hookMac(secret, timestamp, typeof body === 'string' ? Buffer.from(body, 'utf8') : body).toString('hex');
 }
 
-function hookMac(secret: string, timestamp: string, body: Uint8Array): Buffer {
-  return createHmac('sha256', secret).update(`[${timestamp};`, 'utf8').update(body).update(']', 'utf8').digest();
+/** `body`: bytes, or a string standing for its UTF-8 encoding (hashed as such, without a copy). */
+function hookMac(secret: string, timestamp: string, body: Uint8Array | string): Buffer {
+  const mac = createHmac('sha256', secret).update(`[${timestamp};`, 'utf8');
+  (typeof body === 'string' ? mac.update(body, 'utf8') : mac.update(body)).update(']', 'utf8');
+  return mac.digest();
 }
 
 export type SignatureFailure = 'signature_missing' | 'signature_malformed' | 'timestamp_missing' | 'timestamp_malformed' | 'signature_mismatch';
@@ -70,7 +73,12 @@ export function verifyHookSignature(input: SignatureInput): SignatureCheck {
 export interface SignatureInput {
   signature: string | undefined;
   timestamp: string | undefined;
-  rawBody: Uint8Array;
+  /**
+   * The body exactly as received (after base64 decoding), or a string standing for its UTF-8
+   * encoding (what API Gateway hands over for a text body): checked as those bytes, without
+   * copying a large body into a Buffer.
+   */
+  rawBody: Uint8Array | string;
   secrets: SecretPair;
 }
 
@@ -109,7 +117,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * ones become `null`, `-0` becomes `0`): those are rewritten in its top-level members, the only
  * ones the envelope check reads. Deeper members stay as parsed from the bytes received.
  */
-function compactForm(rawBody: Uint8Array): { text: string; bytes: Buffer; value: unknown } | undefined {
+function compactForm(body: Uint8Array | string): { text: string; bytes: Buffer; value: unknown } | undefined {
+  const rawBody = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   let text: string;
   let value: unknown;
   try {
