@@ -6,20 +6,22 @@
  *
  *   npm run bench              # the full run (a few minutes on 2 cores)
  *   npm run bench -- --quick   # fewer repetitions, for a quick look
- *   npm run bench -- --node /path/to/node   # the functions' Node (also BENCH_NODE)
+ *   npm run bench -- --node /path/to/node   # the functions' Node (also LAMBDA_NODE)
  *
  * The functions (cold, warm and per-hook children, and the Express alternative) run on Node.js
- * 24, Lambda's runtime: `--node`, else BENCH_NODE, else a Node 24 binary fetched from the npm
- * registry (the `node-<platform>-<arch>` package) into bench/.node24, else, loudly, this Node.
+ * 24, Lambda's runtime: `--node`, else LAMBDA_NODE, else a Node 24 binary fetched from the npm
+ * registry (the `node-<platform>-<arch>` package) into bench/.node24, else, loudly, this Node
+ * (scripts/lambda-node.ts, shared with the bundle smoke tests).
  * The harness, the emulators and the local pipeline run on the Node that runs this script.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { lambdaNode } from '../scripts/lambda-node';
 import { sampleHookBody } from '../scripts/local/sample-hooks';
 import { type Built, OUT, ROOT, buildAll } from './build';
 
@@ -30,7 +32,7 @@ const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, node: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
 });
 if (args.help) {
-  process.stdout.write('Usage: npm run bench [-- --quick] [--out docs/benchmarks.md] [--node /path/to/node (else BENCH_NODE, else Node 24 fetched into bench/.node24)]\n');
+  process.stdout.write('Usage: npm run bench [-- --quick] [--out docs/benchmarks.md] [--node /path/to/node (else LAMBDA_NODE, else Node 24 fetched into bench/.node24)]\n');
   process.exit(0);
 }
 const COLD_RUNS = args.quick ? 5 : 21;
@@ -66,32 +68,20 @@ interface FunctionNode {
   warning?: string;
 }
 
-function nodeVersion(file: string): string | undefined {
-  const result = spawnSync(file, ['--version'], { encoding: 'utf8', timeout: 10_000 });
-  return result.status === 0 ? result.stdout.trim() : undefined;
-}
-
-/** --node, BENCH_NODE, bench/.node24 (fetched with npm if absent), else this process's Node. */
+/** --node, LAMBDA_NODE or BENCH_NODE, bench/.node24 (fetched with npm if absent), else, loudly, this process's Node. */
 function functionNode(): FunctionNode {
-  const chosen = (file: string, source: string): FunctionNode => {
-    const version = nodeVersion(file);
-    if (!version) fail(`${file} (${source}) does not run`);
-    return { path: file, version, source, ...(version.startsWith('v24.') ? {} : { warning: `the functions ran on Node.js ${version}, not 24 (Lambda's)` }) };
-  };
-  if (args.node) return chosen(args.node, '--node');
-  if (process.env.BENCH_NODE) return chosen(process.env.BENCH_NODE, 'BENCH_NODE');
-  const prefix = path.join(ROOT, 'bench', '.node24');
-  const pkg = `node-${process.platform}-${process.arch}`;
-  const binary = path.join(prefix, 'node_modules', pkg, 'bin', 'node');
-  if (!existsSync(binary)) {
-    progress(`fetching Node.js 24 for the functions: npm install --no-save --prefix bench/.node24 ${pkg}@24`);
-    const npm = spawnSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', prefix, `${pkg}@24`], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-    if (npm.status !== 0) progress(`npm install failed: ${(npm.stderr || npm.stdout || String(npm.error)).trim().split('\n').slice(-3).join(' / ')}`);
+  const found = lambdaNode({ explicit: args.node, log: progress });
+  if (found.found) {
+    return { path: found.path, version: found.version, source: found.source, ...(found.version.startsWith('v24.') ? {} : { warning: `the functions ran on Node.js ${found.version}, not 24 (Lambda's)` }) };
   }
-  if (existsSync(binary) && nodeVersion(binary)?.startsWith('v24.')) return chosen(binary, `npm package ${pkg}@24 in bench/.node24`);
-  const fallback = chosen(process.execPath, 'this Node (no Node 24 could be had)');
-  fallback.warning = `NO NODE 24: the functions ran on this machine's Node.js ${process.version}, not Lambda's Node.js 24 (pass --node or BENCH_NODE)`;
-  return fallback;
+  if (args.node || process.env.LAMBDA_NODE || process.env.BENCH_NODE) fail(found.message);
+  progress(found.message);
+  return {
+    path: process.execPath,
+    version: process.version,
+    source: 'this Node (no Node 24 could be had)',
+    warning: `NO NODE 24: the functions ran on this machine's Node.js ${process.version}, not Lambda's Node.js 24 (pass --node or LAMBDA_NODE)`,
+  };
 }
 
 let FUNCTION_NODE!: FunctionNode;

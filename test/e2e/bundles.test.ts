@@ -7,6 +7,10 @@
  * That the child runs the bundles, and only them, is checked from the inside: a module-load
  * hook (`--import`, Node's `module.register`) records every file the child loads; the three
  * bundles must be there and no file under `functions/`.
+ *
+ * The child runs on Lambda's Node.js 24 (scripts/lambda-node.ts: `LAMBDA_NODE`, else the npm
+ * registry's Node package, fetched into bench/.node24), whatever Node runs jest. In CI one must be
+ * had; elsewhere, without one, the bundles run on this Node and the suite says so loudly.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +18,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { dedupeKey } from '../../functions/commons/core/dedupe';
+import { type LambdaNode, lambdaNode } from '../../scripts/lambda-node';
 import { bundlesFromAssembly } from '../../scripts/local/bundles';
 import { hookHeaders, sampleHookBody } from '../../scripts/local/sample-hooks';
 import { opensslHmacSha256 } from '../support/openssl';
@@ -42,6 +47,7 @@ let server: ChildProcess | undefined;
 let serverExit: Promise<unknown> | undefined;
 let serverOutput = '';
 let baseUrl = '';
+let functionsNode: LambdaNode;
 
 /** A clean operator environment: nothing from this process's AWS or stack settings. */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -104,7 +110,13 @@ function writeLoadHook(dir: string): string {
     ].join('\n'),
   );
   const preload = path.join(dir, 'preload.mjs');
-  writeFileSync(preload, "import { register } from 'node:module';\nregister('./hooks.mjs', import.meta.url);\n");
+  // The process's Node version goes first into the log, for the test that it is Lambda's.
+  writeFileSync(
+    preload,
+    "import { appendFileSync } from 'node:fs';\nimport { register } from 'node:module';\n" +
+      "if (process.env.LOAD_LOG) appendFileSync(process.env.LOAD_LOG, 'node ' + process.version + '\\n');\n" +
+      "register('./hooks.mjs', import.meta.url);\n",
+  );
   return preload;
 }
 
@@ -123,7 +135,14 @@ beforeAll(async () => {
   if (synth.code !== 0) throw new Error(`cdk synth failed (${synth.code}):\n${synth.stderr}`);
   bundles = bundlesFromAssembly(assemblyDir);
 
-  const child = spawn(TSX, ['scripts/start.ts', '--bundles', assemblyDir], {
+  functionsNode = lambdaNode();
+  if (!functionsNode.found) {
+    if (process.env.CI) throw new Error(`the bundle smoke tests run on Lambda's Node.js 24, and ${functionsNode.message}`);
+    console.warn(`\n${'!'.repeat(80)}\nbundles.test.ts: ${functionsNode.message}: the bundles run on this Node (${process.version}) instead\n${'!'.repeat(80)}\n`);
+  }
+  // tsx loads the local stack's own TypeScript; the functions are the bundles.
+  const command = functionsNode.found ? functionsNode.path : process.execPath;
+  const child = spawn(command, ['--import', 'tsx', 'scripts/start.ts', '--bundles', assemblyDir], {
     cwd: ROOT,
     env: childEnv({
       PORT: '0',
@@ -173,6 +192,12 @@ describe('the synthesized app', () => {
   test('the local stack runs those bundles: the banner says so', () => {
     expect(serverOutput).toContain(`running the bundles of ${assemblyDir}`);
     expect(baseUrl).not.toBe('http://127.0.0.1:0');
+  });
+
+  test("on Lambda's Node.js 24 (when one could be had: in CI it must)", () => {
+    const version = /^node (v\S+)$/m.exec(readFileSync(loadLog, 'utf8'))?.[1];
+    if (functionsNode.found) expect(version).toBe(functionsNode.version);
+    expect(version).toMatch(functionsNode.found || process.env.CI ? /^v24\./ : /^v\d+\./);
   });
 });
 
@@ -231,7 +256,12 @@ describe('smoke tests against the bundles, over HTTP', () => {
     const loaded = readFileSync(loadLog, 'utf8').split('\n').filter(Boolean);
     for (const bundle of Object.values(bundles)) expect(loaded).toContain(pathToFileURL(bundle).href);
     const functionsDir = pathToFileURL(path.join(ROOT, 'functions')).href + '/';
-    expect(loaded.filter((url) => url.startsWith(functionsDir))).toEqual([]);
+    // The local stack's own tooling imports two pure modules of functions/commons (the Crisp
+    // stand-in's logger, the configuration's Crisp URL check). Nothing else of functions/ may be
+    // loaded from source: no handler, use case or AWS adapter.
+    const TOOLING = /^commons\/(logger|core\/crisp-api)\.ts$/;
+    const sources = loaded.filter((url) => url.startsWith(functionsDir)).map((url) => url.slice(functionsDir.length));
+    expect(sources.filter((file) => !TOOLING.test(file))).toEqual([]);
     // The hook is live: the start script itself went through it.
     expect(loaded).toContain(pathToFileURL(path.join(ROOT, 'scripts', 'start.ts')).href);
   });
