@@ -620,7 +620,7 @@ async function main(): Promise<void> {
   line();
   line(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'} (${process.arch}), shared with other work while this ran: expect a few percent of noise between runs. Lambda runs Node.js 24 on arm64: absolute numbers differ there, ratios much less.`);
   line(
-    `- Node: **every function-side figure (cold starts, warm runs, requests per hook, batches, the Express server, the micro-benchmarks of verification, dedupe key and SDK send) ran on Node.js ${FUNCTION_NODE.version}** (${FUNCTION_NODE.source}); ` +
+    `- Node: **every function-side figure (cold starts, warm runs, requests per hook, batches, the Express server, the micro-benchmarks of verification, dedupe key and SDK send, the consumer's drain with 1, 2 and 4 pollers) ran on Node.js ${FUNCTION_NODE.version}** (${FUNCTION_NODE.source}); ` +
       `the harness, the emulators and the local pipeline (\`test:soak\`) on Node.js ${process.version}.`,
   );
   if (FUNCTION_NODE.warning) line(`- **Warning: ${FUNCTION_NODE.warning}.**`);
@@ -1056,8 +1056,9 @@ async function main(): Promise<void> {
   line(
     '- The emulators are reached over HTTPS, as AWS is: their counting proxies serve a self-signed RSA 2048 certificate for 127.0.0.1 that the functions trust through NODE_EXTRA_CA_CERTS, so every cold start includes a TLS handshake and the SDK\'s https path. Loopback has no network latency: on AWS each first request also waits for the round trips that set up the connection, the same for every function.',
   );
+  line('- The SDK floor and the "lean" build (bench/reference/) are references, not alternatives: the floor makes the consumer\'s two DynamoDB requests and does nothing else; "lean" is ours with the SQS, EventBridge and Secrets Manager clients replaced by stubs its first request never calls, to measure what loading them costs.');
   line('- The Express receiver is a long-running server, measured over loopback HTTP; ours is a Lambda handler called in-process (API Gateway adds its own latency to ours on AWS). Its cold start is dominated by crisp-api\'s loopback binding (about 500 ms), a property of the library, not of Express.');
-  line('- The Powertools consumer keys on the raw body bytes (`eventKeyJmesPath: "body"`): a redelivery serialised differently would be processed twice; ours keys on canonical content. It stores less per record than ours (no operator fields).');
+  line('- The Powertools consumer keys on the raw body bytes (`eventKeyJmesPath: "body"`): a redelivery serialised differently would be processed twice; ours keys on canonical content. It stores less per record than ours (no operator fields). For a duplicate it runs nothing and logs nothing (Powertools hands back the stored result), where ours writes the duplicate\'s outcome line with its EventDuplicate metric (runbook query 3 counts them): part of why ours costs more CPU per duplicate in batches. For new events both write one outcome line and the same two metrics (EventProcessed; VisitorMessages in total and per origin), ours on that line, the Powertools one through its Metrics utility (a line per origin count, and the invocation\'s stored metrics).');
   line(
     '- DynamoDB\'s answer to a failed conditional write is simulated: dynalite accepts `ReturnValuesOnConditionCheckFailure: ALL_OLD` and ignores it, so the counting proxy reads the item itself (straight from dynalite, shown as `proxy.GetItem`, not counted as a request of the function\'s) and adds it to the error, as DynamoDB would. Both consumers ask for ALL_OLD and both benefit; the rows "dynalite as it is" show the fallback each takes when no item comes back. The emulation\'s own read is in the emulator process, whose CPU is not counted. On DynamoDB a write that fails its condition still consumes write capacity (counted here as a write).',
   );
