@@ -7,6 +7,7 @@ import {
   parseSecretPair,
   signHook,
   verifyHookSignature,
+  verifySignedHook,
   verifyWebsiteHookKey,
 } from '../../functions/commons/core/hook-signature';
 import { opensslHmacSha256 } from '../support/openssl';
@@ -403,5 +404,56 @@ describe('parseSecretPair refuses placeholders and empties', () => {
 
   it('treats "previous": null as no previous secret', () => {
     expect(parseSecretPair('{"current":"a","previous":null}')).toEqual({ current: 'a', previous: undefined });
+  });
+});
+
+describe('verifySignedHook with the body as text (what the receiver passes for a text body)', () => {
+  const SECRET = 'text-body-secret-4b1e';
+  const TS = '1767225600123';
+  const BODIES: Array<[string, string]> = [
+    ['compact JSON', '{"website_id":"w","event":"message:send","timestamp":1,"data":{"content":"héllo 📦"}}'],
+    ['JSON with spaces (only its compact form may be signed)', '{ "website_id": "w", "event": "message:send", "timestamp": 1, "data": {} }'],
+    ['a lone surrogate (its UTF-8 bytes carry U+FFFD)', '{"website_id":"w","event":"message:send","timestamp":1,"data":{"content":"a\ud800b"}}'],
+    ['a byte order mark first', '\ufeff{"website_id":"w","event":"message:send","timestamp":1,"data":{}}'],
+    ['not JSON', 'plain text'],
+    ['empty', ''],
+  ];
+  /** Signatures Crisp could send for `body`: over its bytes, and over its compact form. */
+  const signatures = (body: string): string[] => {
+    const out = [crispSignature(SECRET, TS, body)];
+    try {
+      out.push(crispSignature(SECRET, TS, JSON.stringify(JSON.parse(body))));
+    } catch {
+      // not JSON: no compact form
+    }
+    out.push('0'.repeat(64));
+    return out;
+  };
+
+  it.each(BODIES)('%s: the same answer as for its UTF-8 bytes, for every signature', (_name, body) => {
+    let checked = 0;
+    for (const signature of signatures(body)) {
+      for (const secrets of [{ current: SECRET }, { current: 'other', previous: SECRET }, { current: 'other' }]) {
+        const fromText = verifySignedHook({ signature, timestamp: TS, rawBody: body, secrets });
+        const fromBytes = verifySignedHook({ signature, timestamp: TS, rawBody: bytes(body), secrets });
+        expect(fromText).toEqual(fromBytes);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(6);
+  });
+
+  it('a text body signed over its bytes verifies as raw; over its compact form, as compact', () => {
+    const spaced = BODIES[1]![1];
+    expect(verifySignedHook({ signature: crispSignature(SECRET, TS, spaced), timestamp: TS, rawBody: spaced, secrets: { current: SECRET } })).toMatchObject({
+      ok: true,
+      variant: 'raw',
+    });
+    const compact = JSON.stringify(JSON.parse(spaced));
+    expect(verifySignedHook({ signature: crispSignature(SECRET, TS, compact), timestamp: TS, rawBody: spaced, secrets: { current: SECRET } })).toMatchObject({
+      ok: true,
+      variant: 'compact',
+      text: compact,
+    });
   });
 });
