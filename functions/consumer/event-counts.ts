@@ -80,7 +80,7 @@ export function eventCounts(event: { event: string; website_id: string }): Event
         if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_DIMENSION_VALUE) {
           refuse(`dimension "${name}" needs a non-blank string value of at most ${MAX_DIMENSION_VALUE} characters`);
         }
-        if (name in own) {
+        if (Object.hasOwn(own, name)) {
           if (value !== own[name]) refuse(`dimension "${name}" can only be this event's own ${name}`);
         } else if (RESERVED_OUTCOME_NAMES.has(name)) {
           refuse(`"${name}" is a name the bridge writes on the outcome line; choose another dimension name`);
@@ -102,7 +102,8 @@ export function eventCounts(event: { event: string; website_id: string }): Event
         set = { metrics: {}, dimensions: Object.fromEntries(names.map((name) => [name, dimensions[name]!])) };
         sets.set(setKey, set);
       }
-      set.metrics[metric] = (set.metrics[metric] ?? 0) + 1;
+      // Own properties only: a metric named like an Object method ("constructor") starts at 0 too.
+      set.metrics[metric] = (Object.hasOwn(set.metrics, metric) ? set.metrics[metric]! : 0) + 1;
     },
     sets: () => [...sets.values()].map((set) => ({ metrics: { ...set.metrics }, dimensions: { ...set.dimensions } })),
   };

@@ -4,7 +4,7 @@
  * refused with a TypeError that says why.
  */
 import { MAX_COUNT_DIMENSIONS, MAX_COUNTED_METRICS, RESERVED_OUTCOME_NAMES, eventCounts } from '../../functions/consumer/event-counts';
-import { createLogger } from '../../functions/commons/logger';
+import { createLogger, type MetricSet } from '../../functions/commons/logger';
 
 const EVENT = { event: 'message:send', website_id: '42286ab3-b29a-4fde-8538-da0ae501d825' };
 
@@ -27,6 +27,18 @@ describe('eventCounts', () => {
     counts.count('Escalations');
     expect(sets[1]!.metrics.Escalations).toBe(1); // a copy, not the live counts
     expect(counts.sets()[1]!.metrics.Escalations).toBe(2);
+  });
+
+  it('names like Object methods are plain names: counted from 0, refused for nothing else', () => {
+    const counts = eventCounts(EVENT);
+    counts.count('constructor', { toString: 'x' });
+    counts.count('constructor', { toString: 'x' });
+    counts.count('hasOwnProperty');
+    const expected: MetricSet[] = [
+      { metrics: { constructor: 2 }, dimensions: { toString: 'x' } },
+      { metrics: { hasOwnProperty: 1 }, dimensions: {} },
+    ];
+    expect(counts.sets()).toEqual(expected);
   });
 
   it('dimension order does not matter: the same names are one set', () => {
