@@ -22,6 +22,7 @@ import { sampleHookBody } from '../../scripts/local/sample-hooks';
 import { batchOf, coldStartConsumer, failedIds as failed, sqsRecord } from '../support/consumer';
 import { lambdaContext } from '../support/events';
 import type * as RecordingFixture from '../fixtures/handlers/recording';
+import { captureTestStdout } from '../support/stdout';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const SOURCE = 'crisp-bridge.TestStack';
@@ -31,7 +32,6 @@ let db: DynamoDbEmulator;
 let bus: EventBridgeEmulator;
 let store: DedupeStore;
 let client: EventBridgeClient;
-let stdout: string[];
 const busLines: Array<Record<string, unknown>> = [];
 const savedEnv = { ...process.env };
 
@@ -48,14 +48,9 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  stdout = [];
   bus.events.length = 0;
   bus.calls.length = 0;
   busLines.length = 0;
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  });
 });
 afterEach(() => {
   jest.restoreAllMocks();
@@ -67,13 +62,7 @@ afterEach(() => {
 
 const sample = (event = 'message:send', timestampMs?: number) => sampleHookBody(event, { websiteId: WEBSITE_ID, timestampMs });
 
-const logs = () =>
-  stdout
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, any>);
-const linesFor = (message: string, key?: string) => logs().filter((line) => line.message === message && (key === undefined || line.dedupeKey === key));
+const { linesFor } = captureTestStdout();
 
 const published = (key: string): LocalBusEvent[] => bus.events.filter((event) => event.detail.dedupeKey === key);
 

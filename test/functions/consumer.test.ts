@@ -25,6 +25,7 @@ import { sampleHookBody } from '../../scripts/local/sample-hooks';
 import { batchOf, coldStartConsumer, failedIds as failed, sqsRecord } from '../support/consumer';
 import { lambdaContext } from '../support/events';
 import type * as RecordingFixture from '../fixtures/handlers/recording';
+import { captureTestStdout } from '../support/stdout';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const TTL_HOURS = 48;
@@ -36,8 +37,8 @@ const FIXTURE_LINE = 'fixture handler ran';
 
 let db: DynamoDbEmulator;
 let store: DedupeStore;
-let stdout: string[];
-const allStdout: string[] = [];
+const captured = captureTestStdout();
+const { logs, linesFor } = captured;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -48,15 +49,6 @@ afterAll(async () => {
   await db.close();
 });
 
-beforeEach(() => {
-  stdout = [];
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    stdout.push(text);
-    allStdout.push(text);
-    return true;
-  });
-});
 afterEach(() => {
   jest.restoreAllMocks();
   process.env = { ...savedEnv };
@@ -87,14 +79,6 @@ function coldStart(env: Record<string, string | undefined> = {}): { handler: Con
 /** A fresh sample event (fresh session id: a distinct event) for `event`. */
 const sample = (event = 'message:send', timestampMs?: number) => sampleHookBody(event, { websiteId: WEBSITE_ID, timestampMs });
 
-/** Every JSON line written to stdout during this test. */
-const logs = () =>
-  stdout
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, any>);
-const linesFor = (message: string, key?: string) => logs().filter((line) => line.message === message && (key === undefined || line.dedupeKey === key));
 const processedLines = (key: string) => linesFor('crisp event processed', key);
 
 /** The stored dedupe record, read consistently, as plain values. */
@@ -239,7 +223,7 @@ describe('consumer handler (cold start, a handler module of the tests\' own)', (
     expect(runs).toEqual([]);
     expect(processedLines(key)).toEqual([expect.objectContaining({ event: 'session:set_email', duplicate: false, handler: 'none', EventUnhandled: 1 })]);
     expect(await storedRecord(key)).toMatchObject({ status: 'COMPLETED', event: 'session:set_email' });
-    expect(stdout.join('')).not.toContain('jane.doe+orders@example.com');
+    expect(captured.text()).not.toContain('jane.doe+orders@example.com');
   });
 
   it('an invalid message is reported as a batch item failure and logged; the valid one next to it is processed', async () => {
@@ -254,7 +238,7 @@ describe('consumer handler (cold start, a handler module of the tests\' own)', (
     expect(runs.map((run) => run.dedupeKey)).toEqual([dedupeKey(good)]);
     expect(linesFor(FIXTURE_LINE)).toHaveLength(1);
     expect(processedLines(dedupeKey(good))).toEqual([expect.objectContaining({ duplicate: false })]);
-    expect(stdout.join('')).not.toContain('order #1042');
+    expect(captured.text()).not.toContain('order #1042');
   });
 
   it('an invalid message at its last receive (MAX_RECEIVE_COUNT) is logged as going to the dead-letter queue', async () => {
@@ -752,13 +736,13 @@ describe('processBatch with the DynamoDB store: messages', () => {
     const { handler } = coldStart();
     await handler(batchOf(sqsRecord(sample('message:send')), sqsRecord(send), sqsRecord('{"content":"My order #1042"')), lambdaContext());
     expect(linesFor('crisp event processed').length).toBeGreaterThanOrEqual(4);
-    const all = stdout.join('');
+    const all = captured.text();
     for (const forbidden of CONTENT) expect(all).not.toContain(forbidden);
   });
 });
 
 afterAll(() => {
   // Across every test of this file: no message content, no email.
-  const all = allStdout.join('');
+  const all = captured.allText();
   for (const forbidden of CONTENT) expect(all).not.toContain(forbidden);
 });

@@ -19,6 +19,7 @@ import { batchOf, coldStartConsumer, failedIds as failed, sqsRecord } from '../s
 import { lambdaContext } from '../support/events';
 import { captureLogger } from '../support/logs';
 import type * as ReplyFixture from '../fixtures/handlers/crisp-reply';
+import { captureTestStdout } from '../support/stdout';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const TOKEN = { identifier: '9f0c1e2d-3b4a-4c5d-8e6f-7a8b9c0d1e2f', key: 'b7e4c2a19d8f6e5c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c' };
@@ -33,8 +34,8 @@ let db: DynamoDbEmulator;
 let sm: SecretsManagerEmulator;
 let stub: CrispApiStub;
 const stubLog = captureLogger();
-let stdout: string[];
-const allStdout: string[] = [];
+const captured = captureTestStdout();
+const { logs } = captured;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -51,19 +52,12 @@ afterAll(async () => {
   await stub?.close();
   await sm?.close();
   await db?.close();
-  const all = allStdout.join('') + stubLog.lines.join('\n');
+  const all = captured.allText() + stubLog.lines.join('\n');
   for (const value of NEVER_LOGGED) expect(all).not.toContain(value);
 });
 
 beforeEach(() => {
-  stdout = [];
   stub.reset();
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    stdout.push(text);
-    allStdout.push(text);
-    return true;
-  });
 });
 afterEach(() => {
   jest.restoreAllMocks();
@@ -98,12 +92,6 @@ function nextMessage(body: string): string {
   return JSON.stringify(envelope);
 }
 
-const logs = () =>
-  stdout
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, any>);
 const apiLines = () => logs().filter((line) => line.message === 'crisp api call');
 /** The stub's calls, as `METHOD route status`. */
 const calls = () => stub.calls().map((call) => `${call.method} ${call.route.replace(/\/website\/[^/]+\/conversation\/[^/]+/, '{conversation}').replace(/\/message\/\d+$/, '/message/{fp}')} ${call.status}`);
@@ -289,7 +277,7 @@ describe('authentication and the token', () => {
       expect.objectContaining({ method: 'GET', status: 404 }),
       expect.objectContaining({ method: 'POST', route, status: 202 }),
     ]);
-    const all = stdout.join('') + stubLog.lines.join('\n');
+    const all = captured.text() + stubLog.lines.join('\n');
     for (const value of NEVER_LOGGED) expect(all).not.toContain(value);
   });
 });

@@ -39,6 +39,7 @@ import { captureLogger } from '../support/logs';
 import type * as PermanentFixture from '../fixtures/handlers/permanent';
 import type * as SecretsFixture from '../fixtures/handlers/with-secrets';
 import type * as SettingsFixture from '../fixtures/handlers/with-settings';
+import { captureTestStdout } from '../support/stdout';
 
 const WEBSITE_ID = '42286ab3-b29a-4fde-8538-da0ae501d825';
 const MAX_RECEIVE_COUNT = 3;
@@ -63,8 +64,8 @@ const SECRET_NAMES = { crmKey: 'crisp-bridge/handler/CRM_KEY', unset: 'crisp-bri
 let db: DynamoDbEmulator;
 let sqs: SqsEmulator;
 let sm: SecretsManagerEmulator;
-let stdout: string[];
-const allStdout: string[] = [];
+const captured = captureTestStdout();
+const { logs, linesFor } = captured;
 const savedEnv = { ...process.env };
 
 beforeAll(async () => {
@@ -80,13 +81,6 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  stdout = [];
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    stdout.push(text);
-    allStdout.push(text);
-    return true;
-  });
   await sqs.client.send(new PurgeQueueCommand({ QueueUrl: sqs.queueUrl }));
   await sqs.client.send(new PurgeQueueCommand({ QueueUrl: sqs.deadLetterQueueUrl }));
 });
@@ -97,7 +91,7 @@ afterEach(() => {
 });
 
 afterAll(() => {
-  const all = allStdout.join('');
+  const all = captured.allText();
   for (const value of NEVER_LOGGED) expect(all).not.toContain(value);
 });
 
@@ -124,13 +118,6 @@ function coldStart<M>(fixture: string, env: Record<string, string | undefined> =
 
 const sample = (event = 'message:send') => sampleHookBody(event, { websiteId: WEBSITE_ID });
 
-const logs = () =>
-  stdout
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, any>);
-const linesFor = (message: string, key?: string) => logs().filter((line) => line.message === message && (key === undefined || line.dedupeKey === key));
 
 async function storedRecord(key: string): Promise<Record<string, string | number> | undefined> {
   const out = await db.client.send(new GetItemCommand({ TableName: db.tableName, Key: { pk: { S: key } }, ConsistentRead: true }));
@@ -259,7 +246,7 @@ describe('handler secrets (context.secrets, HANDLER_SECRETS)', () => {
       { action: 'GetSecretValue', secretId: arn },
       { action: 'GetSecretValue', secretId: arn },
     ]);
-    expect(stdout.join('')).not.toContain(CRM_KEY_VALUE);
+    expect(captured.text()).not.toContain(CRM_KEY_VALUE);
   });
 
   it.each<[string, () => string, string]>([
@@ -289,7 +276,7 @@ describe('handler secrets (context.secrets, HANDLER_SECRETS)', () => {
     expect(linesFor('crisp event will be retried', key)).toEqual([expect.objectContaining({ reason: 'handler_failed', willRetry: true, deadLetter: false })]);
     expect(linesFor('crisp event processed', key)).toEqual([]);
     expect(await storedRecord(key)).toMatchObject({ status: 'FAILED', leaseExpiresAt: 0, failures: 1 });
-    const all = stdout.join('');
+    const all = captured.text();
     expect(all).not.toContain(CRM_KEY_VALUE);
     expect(all).not.toContain(PLACEHOLDER);
   });
@@ -506,7 +493,7 @@ describe('error lines carry the stack', () => {
     expect(frames[1]).toMatch(/^\s+at /);
     expect(frames[1]).toContain(`${file}:${markerLine}:`);
     expect((line!.error.stack as string).length).toBeLessThanOrEqual(4000);
-    const all = stdout.join('');
+    const all = captured.text();
     for (const value of CONTENT) expect(all).not.toContain(value);
   });
 

@@ -24,3 +24,46 @@ export function parseJsonLines(text: string): Array<Record<string, any>> {
       }
     });
 }
+
+export interface CapturedStdout {
+  /** What the current test wrote to stdout. */
+  text(): string;
+  /** What every test of the file has written so far (for "never logged" checks in afterAll). */
+  allText(): string;
+  /** The current test's JSON log lines. */
+  logs(): Array<Record<string, any>>;
+  /** The current test's lines with this `message` (and, if given, this `dedupeKey`). */
+  linesFor(message: string, dedupeKey?: string): Array<Record<string, any>>;
+}
+
+/**
+ * Swallows stdout in each test of the calling file (a `jest.spyOn`, registered in its own
+ * `beforeEach`/`afterEach`) and keeps it for the test's assertions. Call once, at the top level.
+ */
+export function captureTestStdout(): CapturedStdout {
+  let current: string[] = [];
+  const all: string[] = [];
+  let spy: jest.SpyInstance | undefined;
+  beforeEach(() => {
+    current = [];
+    spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      current.push(text);
+      all.push(text);
+      return true;
+    });
+  });
+  afterEach(() => spy?.mockRestore());
+  const logs = () =>
+    current
+      .join('')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, any>);
+  return {
+    text: () => current.join(''),
+    allText: () => all.join(''),
+    logs,
+    linesFor: (message, dedupeKey) => logs().filter((line) => line.message === message && (dedupeKey === undefined || line.dedupeKey === dedupeKey)),
+  };
+}
