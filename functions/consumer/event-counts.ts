@@ -87,7 +87,10 @@ export function eventCounts(event: { event: string; website_id: string }): Event
         }
         if (name === metric || metricDimensions.has(name)) refuse(`"${name}" is a metric of this event; it cannot also be a dimension`);
         const earlier = dimensionValues.get(name);
-        if (earlier !== undefined && earlier !== value) refuse(`dimension "${name}" already has the value ${JSON.stringify(earlier)} for this event (one value per dimension per event)`);
+        if (earlier !== undefined && earlier !== value) {
+          // Neither value is quoted: the message is logged, and a value is the handler's to choose.
+          refuse(`dimension "${name}" already has another value for this event (one value per dimension per event)`);
+        }
       }
       if (dimensionValues.has(metric)) refuse(`"${metric}" is already a dimension of this event`);
       const setKey = names.join('\u0000');
