@@ -629,7 +629,7 @@ function expectSilentPutCommand(command: string, secretId: string): void {
 describe('outputs', () => {
   const { template } = build();
 
-  it.each([
+  const OUTPUTS = [
     'ApiUrl',
     'TicketCenterUrlEndpoint',
     'TicketCenterSecretArn',
@@ -644,29 +644,14 @@ describe('outputs', () => {
     'AlarmTopicArn',
     'DashboardUrl',
     'MetricsNamespace',
-  ])('has the %s output', (name) => {
+  ];
+
+  it.each(OUTPUTS)('has the %s output', (name) => {
     template.hasOutput(name, {});
   });
 
   it('has no output beyond those (and no WebsiteHookUrlCommand without websiteHooks)', () => {
-    expect(Object.keys(template.toJSON().Outputs as Json).sort()).toEqual(
-      [
-        'ApiUrl',
-        'TicketCenterUrlEndpoint',
-        'TicketCenterSecretArn',
-        'SetTicketCenterSecretCommand',
-        'HookUrl',
-        'HookSecretArn',
-        'SetHookSecretCommand',
-        'HookQueueUrl',
-        'HookDeadLetterQueueUrl',
-        'DedupeTableName',
-        'ConsumerFunctionName',
-        'AlarmTopicArn',
-        'DashboardUrl',
-        'MetricsNamespace',
-      ].sort(),
-    );
+    expect(Object.keys(template.toJSON().Outputs as Json).sort()).toEqual([...OUTPUTS].sort());
   });
 
   it('names the consumer function and the stack’s metrics namespace', () => {
